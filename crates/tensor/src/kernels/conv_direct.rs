@@ -1,0 +1,348 @@
+//! Direct convolution (stride 1) with SIMD register tiles, for the forward pass and, through the
+//! same kernel, for the gradient with respect to the input.
+//!
+//! ## The padded-flat trick
+//! Each input channel is copied once into a zero-padded buffer of `hp = h + 2 pad` rows of
+//! `wp = w + 2 pad` columns, stored flat. In that buffer, output position `(oy, ox)` is computed
+//! at flat index `q = oy * wp + ox` as
+//!
+//! ```text
+//!     out[q] = sum over ci, ky, kx of  w[co, ci, ky, kx] * padded[ci][q + ky * wp + kx]
+//! ```
+//!
+//! i.e. a 1-D correlation with `k * k` fixed offsets. Consecutive `q` are consecutive in memory
+//! across row ends, so `LANES` outputs are one SIMD load per tap whatever the image width: a 14x14
+//! layer wastes only its 2 padding columns per row, not a part of every vector. The `k - 1` columns
+//! of `q` that fall in the padding are computed and thrown away when the result is cropped.
+//!
+//! ## The register tile
+//! One tile computes `CO_BLOCK` output channels x `Q_VECS * LANES` positions in
+//! `CO_BLOCK * Q_VECS` SIMD accumulators (24 of AVX-512's 32 registers, 12 of AVX2's 16). Per input channel and tap it loads `Q_VECS`
+//! input vectors and broadcasts `CO_BLOCK` weights, then does `CO_BLOCK * Q_VECS` fused multiply-adds: the loads
+//! stay well under the FMA work, so the kernel runs near the FMA limit. The weights are packed
+//! (once, at model load) so that the `CO_BLOCK` weights of one tap sit side by side.
+//!
+//! ## The input gradient is the same kernel
+//! For stride 1, `dx[ci, y, x] = sum over co, ky, kx of dy[co, y + pad - ky, x + pad - kx] *
+//! w[co, ci, ky, kx]`. Substituting `ky' = k - 1 - ky` turns it into a correlation of `dy`, padded
+//! by `k - 1 - pad`, with weights flipped in both spatial axes and input/output channels swapped:
+//! [`PackedFilters::for_input_gradient`] packs exactly that.
+//!
+//! Every output value is computed by one task, always summing in the same order (input channels,
+//! then taps), so the result does not depend on how the work is split over threads.
+
+use rayon::prelude::*;
+
+use super::gemm::{gemm, MatRef};
+use super::simd::{load, store, SendPtr, Vf, LANES};
+
+/// Output channels per register tile (AVX-512: 8 x 3 = 24 of its 32 registers accumulate).
+#[cfg(target_feature = "avx512f")]
+pub const CO_BLOCK: usize = 8;
+/// Output channels per register tile (AVX2: 4 x 3 = 12 of its 16 registers accumulate).
+#[cfg(not(target_feature = "avx512f"))]
+pub const CO_BLOCK: usize = 4;
+/// SIMD vectors of output positions per register tile.
+pub const Q_VECS: usize = 3;
+/// Output positions per register tile.
+const TILE: usize = Q_VECS * LANES;
+
+/// Convolution weights rearranged for the kernel:
+/// `[cout / CO_BLOCK][cin][k * k][CO_BLOCK]` (the last block padded with zero weights).
+#[derive(Clone, Debug)]
+pub struct PackedFilters {
+    pub cout: usize,
+    pub cin: usize,
+    pub k: usize,
+    data: Vec<f32>,
+}
+
+impl PackedFilters {
+    fn pack(
+        cout: usize,
+        cin: usize,
+        k: usize,
+        weight: impl Fn(usize, usize, usize, usize) -> f32,
+    ) -> Self {
+        let blocks = cout.div_ceil(CO_BLOCK);
+        let mut data = vec![0.0; blocks * cin * k * k * CO_BLOCK];
+        for co in 0..cout {
+            let (block, lane) = (co / CO_BLOCK, co % CO_BLOCK);
+            for ci in 0..cin {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let tap = ky * k + kx;
+                        data[((block * cin + ci) * k * k + tap) * CO_BLOCK + lane] =
+                            weight(co, ci, ky, kx);
+                    }
+                }
+            }
+        }
+        PackedFilters { cout, cin, k, data }
+    }
+
+    /// Packs OIHW weights `[cout, cin, k, k]` for the forward convolution.
+    pub fn for_forward(w: &[f32], cout: usize, cin: usize, k: usize) -> Self {
+        assert_eq!(w.len(), cout * cin * k * k);
+        Self::pack(cout, cin, k, |co, ci, ky, kx| {
+            w[((co * cin + ci) * k + ky) * k + kx]
+        })
+    }
+
+    /// Packs OIHW weights for the input gradient: channels swapped, taps flipped.
+    pub fn for_input_gradient(w: &[f32], cout: usize, cin: usize, k: usize) -> Self {
+        assert_eq!(w.len(), cout * cin * k * k);
+        Self::pack(cin, cout, k, |ci, co, ky, kx| {
+            w[((co * cin + ci) * k + (k - 1 - ky)) * k + (k - 1 - kx)]
+        })
+    }
+}
+
+/// Sizes of the padded-flat buffers for one image size.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    h: usize,
+    w: usize,
+    pad: usize,
+    wp: usize,
+    ho: usize,
+    wo: usize,
+    /// `ho * wp` flat output positions (including the discarded padding columns).
+    q_len: usize,
+    /// `q_len` rounded up to whole tiles.
+    q_padded: usize,
+    /// Floats per padded input channel: room for every read of every tile.
+    channel_stride: usize,
+}
+
+impl Layout {
+    fn new(h: usize, w: usize, k: usize, pad: usize) -> Layout {
+        let (hp, wp) = (h + 2 * pad, w + 2 * pad);
+        assert!(
+            hp >= k && wp >= k,
+            "a {k}x{k} kernel does not fit a {h}x{w} input padded by {pad}"
+        );
+        let (ho, wo) = (hp - k + 1, wp - k + 1);
+        let q_len = ho * wp;
+        let q_padded = q_len.next_multiple_of(TILE);
+        // The last tile reads up to q_padded - 1 + (k - 1) * wp + (k - 1).
+        let channel_stride = (q_padded + (k - 1) * wp + k).next_multiple_of(LANES);
+        Layout {
+            h,
+            w,
+            pad,
+            wp,
+            ho,
+            wo,
+            q_len,
+            q_padded,
+            channel_stride,
+        }
+    }
+}
+
+/// Copies `planes` images of `h x w` into zero-padded flat buffers of `channel_stride` floats.
+fn pad_planes(x: &[f32], planes: usize, lay: &Layout) -> Vec<f32> {
+    let (h, w, pad, wp) = (lay.h, lay.w, lay.pad, lay.wp);
+    let mut padded = vec![0.0; planes * lay.channel_stride];
+    padded
+        .par_chunks_mut(lay.channel_stride)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            for y in 0..h {
+                let row = (y + pad) * wp + pad;
+                dst[row..row + w].copy_from_slice(&src[y * w..(y + 1) * w]);
+            }
+        });
+    padded
+}
+
+/// One register tile: `CO_BLOCK` output channels x `TILE` positions starting at `x_tile`.
+///
+/// # Safety
+/// `x_tile` must point into a padded buffer with `cin` channels of `channel_stride` floats such
+/// that every `x_tile + ci * channel_stride + tap_offset + TILE` is readable, and `w_block` to
+/// `cin * taps.len() * CO_BLOCK` packed weights.
+#[inline(always)]
+unsafe fn tile(
+    x_tile: *const f32,
+    channel_stride: usize,
+    cin: usize,
+    w_block: *const f32,
+    taps: &[usize],
+    init: &[f32; CO_BLOCK],
+) -> [[Vf; Q_VECS]; CO_BLOCK] {
+    let mut acc = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
+    for (r, row) in acc.iter_mut().enumerate() {
+        *row = [Vf::splat(init[r]); Q_VECS];
+    }
+    let mut w = w_block;
+    for ci in 0..cin {
+        let xc = x_tile.add(ci * channel_stride);
+        for &offset in taps {
+            let p = xc.add(offset);
+            let xs: [Vf; Q_VECS] = std::array::from_fn(|v| load(p.add(v * LANES)));
+            for row in acc.iter_mut() {
+                let wv = Vf::splat(*w);
+                w = w.add(1);
+                for v in 0..Q_VECS {
+                    row[v] = wv.mul_add(xs[v], row[v]);
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Correlates `x` (`[n, cin, h, w]`) with packed filters, zero padding `pad`, stride 1.
+/// Returns `[n, cout, ho, wo]`; adds `bias` and applies ReLU when asked.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    filters: &PackedFilters,
+    bias: Option<&[f32]>,
+    pad: usize,
+    relu: bool,
+) -> Vec<f32> {
+    let (cin, cout, k) = (filters.cin, filters.cout, filters.k);
+    assert_eq!(x.len(), n * cin * h * w);
+    let lay = Layout::new(h, w, k, pad);
+    let padded = pad_planes(x, n * cin, &lay);
+    let (ho, wo) = (lay.ho, lay.wo);
+    let mut out = vec![0.0f32; n * cout * ho * wo];
+    let taps: Vec<usize> = (0..k * k).map(|t| (t / k) * lay.wp + t % k).collect();
+    let blocks = cout.div_ceil(CO_BLOCK);
+    let q_tiles = lay.q_padded / TILE;
+    // Split positions too when there are few (image, channel block) pairs, so both cores work.
+    let q_chunks = (16 / (n * blocks)).clamp(1, q_tiles);
+    let tiles_per_chunk = q_tiles.div_ceil(q_chunks);
+    let out_ptr = SendPtr(out.as_mut_ptr());
+    let block_len = cin * k * k * CO_BLOCK;
+
+    (0..n * blocks * q_chunks).into_par_iter().for_each(|task| {
+        let out_ptr = { out_ptr }.0;
+        let (image, rest) = (task / (blocks * q_chunks), task % (blocks * q_chunks));
+        let (block, chunk) = (rest / q_chunks, rest % q_chunks);
+        let co0 = block * CO_BLOCK;
+        let live = CO_BLOCK.min(cout - co0);
+        let mut init = [0.0f32; CO_BLOCK];
+        if let Some(b) = bias {
+            init[..live].copy_from_slice(&b[co0..co0 + live]);
+        }
+        let w_block = filters.data[block * block_len..(block + 1) * block_len].as_ptr();
+        let x_image = padded[image * cin * lay.channel_stride..].as_ptr();
+        let mut results = [[0.0f32; TILE]; CO_BLOCK];
+        let first = chunk * tiles_per_chunk;
+        for t in first..(first + tiles_per_chunk).min(q_tiles) {
+            let q0 = t * TILE;
+            // SAFETY: `Layout::new` sized `channel_stride` so that every tile's reads stay
+            // inside its channel, and `w_block` holds `block_len` packed weights.
+            let acc = unsafe {
+                tile(
+                    x_image.add(q0),
+                    lay.channel_stride,
+                    cin,
+                    w_block,
+                    &taps,
+                    &init,
+                )
+            };
+            for (r, row) in acc.iter().enumerate() {
+                for (v, vec) in row.iter().enumerate() {
+                    // SAFETY: `results[r]` has TILE = Q_VECS * LANES floats.
+                    unsafe { store(results[r].as_mut_ptr().add(v * LANES), *vec) };
+                }
+            }
+            // Crop: keep the positions that are real outputs (not padding columns or the
+            // round-up past the last row).
+            for j in 0..TILE {
+                let q = q0 + j;
+                let (oy, ox) = (q / lay.wp, q % lay.wp);
+                if oy >= ho || ox >= wo {
+                    continue;
+                }
+                for (r, res) in results.iter().enumerate().take(live) {
+                    let v = if relu { res[j].max(0.0) } else { res[j] };
+                    let index = ((image * cout + co0 + r) * ho + oy) * wo + ox;
+                    // SAFETY: index < out.len(); (image, channel, position) belongs to this task
+                    // alone, so no two threads write the same element.
+                    unsafe { *out_ptr.add(index) = v };
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Gradient of a stride-1 convolution with respect to its input: the forward kernel applied to
+/// `dy` (`[n, cout, ho, wo]`) padded by `k - 1 - pad`, with the flipped, swapped filters.
+pub fn conv2d_input_gradient(
+    dy: &[f32],
+    n: usize,
+    ho: usize,
+    wo: usize,
+    flipped: &PackedFilters,
+    pad: usize,
+) -> Vec<f32> {
+    let k = flipped.k;
+    assert!(
+        pad < k,
+        "the input gradient kernel needs padding < kernel size"
+    );
+    conv2d(dy, n, ho, wo, flipped, None, k - 1 - pad, false)
+}
+
+/// Gradient of a stride-1 convolution with respect to its weights:
+/// `dw[co, ci, ky, kx] = sum over images and positions q of dy[co][q] * padded_x[ci][q + tap]`,
+/// one matrix product `[cout x positions] @ [positions x cin]` per tap (with dy laid out
+/// padded-flat too, its padding columns zero).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_weight_gradient(
+    x: &[f32],
+    dy: &[f32],
+    n: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    k: usize,
+    pad: usize,
+) -> Vec<f32> {
+    let lay = Layout::new(h, w, k, pad);
+    let padded = pad_planes(x, n * cin, &lay);
+    let (ho, wo, wp) = (lay.ho, lay.wo, lay.wp);
+    assert_eq!(dy.len(), n * cout * ho * wo);
+    let mut dy_flat = vec![0.0; n * cout * lay.q_len];
+    dy_flat
+        .par_chunks_mut(lay.q_len)
+        .zip(dy.par_chunks(ho * wo))
+        .for_each(|(dst, src)| {
+            for oy in 0..ho {
+                dst[oy * wp..oy * wp + wo].copy_from_slice(&src[oy * wo..(oy + 1) * wo]);
+            }
+        });
+    let kk = k * k;
+    let mut dw = vec![0.0; cout * cin * kk];
+    for image in 0..n {
+        for tap in 0..kk {
+            let offset = (tap / k) * wp + tap % k;
+            let a = MatRef {
+                data: &dy_flat,
+                offset: image * cout * lay.q_len,
+                row_stride: lay.q_len,
+                col_stride: 1,
+            };
+            let b = MatRef {
+                data: &padded,
+                offset: image * cin * lay.channel_stride + offset,
+                row_stride: 1,
+                col_stride: lay.channel_stride,
+            };
+            gemm(cout, lay.q_len, cin, a, b, 1.0, &mut dw, tap, cin * kk, kk);
+        }
+    }
+    dw
+}

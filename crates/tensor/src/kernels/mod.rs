@@ -1,0 +1,16 @@
+//! The number-crunching loops behind the ops, in two versions:
+//!
+//! - [`reference`]: plain loops that follow the mathematical definition, accumulate in f64, and
+//!   are slow. They are the test oracle.
+//! - fast versions: [`conv_direct`] (SIMD direct convolution written with `wide`), [`gemm`]
+//!   (matrix products through `matrixmultiply`, split over threads with rayon), [`gemv`] (a SIMD
+//!   matrix-vector product for batch-1 dense layers, which are memory-bound).
+//!
+//! Every fast kernel partitions its work over *outputs*: each output value is computed by one
+//! thread, always in the same order, so results do not depend on the number of threads.
+
+pub mod conv_direct;
+pub mod gemm;
+pub mod gemv;
+pub mod reference;
+pub(crate) mod simd;

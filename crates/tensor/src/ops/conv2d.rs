@@ -1,0 +1,192 @@
+//! 2-D convolution (cross-correlation, as in every deep learning framework):
+//!
+//! ```text
+//! y[n, co, oy, ox] = b[co] + sum over ci, ky, kx of w[co, ci, ky, kx] * x[n, ci, oy*s + ky - p, ox*s + kx - p]
+//! ```
+//!
+//! with zero padding `p` and stride `s` (positions outside the image read zero).
+//!
+//! Backward: `y` is linear in `x` and in `w`, and each product `w * x` in the sum sends the
+//! gradient arriving at its `y` to each factor, multiplied by the other factor:
+//! - `dx[n, ci, iy, ix] = sum of dy[n, co, oy, ox] * w[co, ci, ky, kx]` over every (co, oy, ox,
+//!   ky, kx) that read `x[n, ci, iy, ix]`. For stride 1 this is itself a convolution of `dy` with
+//!   the flipped, channel-swapped kernel (see `kernels::conv_direct`).
+//! - `dw[co, ci, ky, kx] = sum over n, oy, ox of dy[n, co, oy, ox] * x[n, ci, oy*s + ky - p, ...]`.
+//! - `db[co] = sum over n, oy, ox of dy[n, co, oy, ox]`.
+//!
+//! Stride-1 convolutions with `p < k` (all of VGG16's) run on the SIMD kernels; anything else
+//! runs on the reference kernels (correct, slow).
+
+use std::sync::{Arc, OnceLock};
+
+use crate::kernels::conv_direct::{self, PackedFilters};
+use crate::kernels::reference::{self, ConvShape};
+use crate::tensor::Tensor;
+
+/// Stride and zero padding of a convolution (the kernel size comes from the weights).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl ConvGeometry {
+    /// Stride 1, padding 1: the "same" 3x3 convolution of VGG.
+    pub const SAME_3X3: ConvGeometry = ConvGeometry {
+        stride: 1,
+        padding: 1,
+    };
+}
+
+/// A convolution layer's frozen weights, packed once for the fast kernels.
+#[derive(Debug)]
+pub struct PackedConv {
+    /// `[cout, cin, k, k]`.
+    pub weight: Tensor,
+    /// `[cout]`.
+    pub bias: Tensor,
+    pub geometry: ConvGeometry,
+    forward: Option<PackedFilters>,
+    /// Packed on first use: inference never needs it.
+    input_gradient: OnceLock<PackedFilters>,
+}
+
+impl PackedConv {
+    pub fn new(weight: Tensor, bias: Tensor, geometry: ConvGeometry) -> Arc<PackedConv> {
+        let [cout, cin, kh, kw] = weight.dims4();
+        assert_eq!(kh, kw, "square kernels only");
+        assert_eq!(bias.shape(), &[cout], "bias shape");
+        let forward = uses_fast_path(kh, geometry)
+            .then(|| PackedFilters::for_forward(weight.data(), cout, cin, kh));
+        Arc::new(PackedConv {
+            weight,
+            bias,
+            geometry,
+            forward,
+            input_gradient: OnceLock::new(),
+        })
+    }
+
+    fn input_gradient_filters(&self) -> &PackedFilters {
+        self.input_gradient.get_or_init(|| {
+            let [cout, cin, k, _] = self.weight.dims4();
+            PackedFilters::for_input_gradient(self.weight.data(), cout, cin, k)
+        })
+    }
+}
+
+fn uses_fast_path(k: usize, g: ConvGeometry) -> bool {
+    g.stride == 1 && g.padding < k
+}
+
+fn conv_shape(x: &Tensor, w: &Tensor, g: ConvGeometry) -> ConvShape {
+    let [n, cin, h, wd] = x.dims4();
+    let [cout, wcin, k, k2] = w.dims4();
+    assert_eq!(cin, wcin, "input has {cin} channels, weights expect {wcin}");
+    assert_eq!(k, k2, "square kernels only");
+    assert!(g.stride >= 1, "stride must be at least 1");
+    assert!(
+        h + 2 * g.padding >= k && wd + 2 * g.padding >= k,
+        "input {h}x{wd} (padding {}) is smaller than the {k}x{k} kernel",
+        g.padding
+    );
+    ConvShape {
+        n,
+        cin,
+        h,
+        w: wd,
+        cout,
+        k,
+        stride: g.stride,
+        pad: g.padding,
+    }
+}
+
+pub fn forward(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    g: ConvGeometry,
+    packed: Option<&PackedConv>,
+) -> Tensor {
+    let s = conv_shape(x, w, g);
+    let out_shape = [s.n, s.cout, s.ho(), s.wo()];
+    let bias = b.map(|b| b.data());
+    if !uses_fast_path(s.k, g) {
+        return Tensor::new(
+            &out_shape,
+            reference::conv2d_forward(s, x.data(), w.data(), bias),
+        );
+    }
+    let owned;
+    let filters = match packed.and_then(|p| p.forward.as_ref()) {
+        Some(f) => f,
+        None => {
+            owned = PackedFilters::for_forward(w.data(), s.cout, s.cin, s.k);
+            &owned
+        }
+    };
+    let y = conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, false);
+    Tensor::new(&out_shape, y)
+}
+
+/// The gradients a convolution hands back (each only when asked for).
+pub struct ConvGrads {
+    pub dx: Option<Tensor>,
+    pub dw: Option<Tensor>,
+    pub db: Option<Tensor>,
+}
+
+/// `want` = [dx, dw, db].
+pub fn backward(
+    x: &Tensor,
+    w: &Tensor,
+    dy: &Tensor,
+    g: ConvGeometry,
+    packed: Option<&PackedConv>,
+    want: [bool; 3],
+) -> ConvGrads {
+    let s = conv_shape(x, w, g);
+    let fast = uses_fast_path(s.k, g);
+    let dx = want[0].then(|| {
+        let data = if fast {
+            let owned;
+            let flipped = match packed {
+                Some(p) => p.input_gradient_filters(),
+                None => {
+                    owned = PackedFilters::for_input_gradient(w.data(), s.cout, s.cin, s.k);
+                    &owned
+                }
+            };
+            conv_direct::conv2d_input_gradient(dy.data(), s.n, s.ho(), s.wo(), flipped, s.pad)
+        } else {
+            reference::conv2d_backward_data(s, dy.data(), w.data())
+        };
+        Tensor::new(x.shape(), data)
+    });
+    let dw = want[1].then(|| {
+        let data = if fast {
+            conv_direct::conv2d_weight_gradient(
+                x.data(),
+                dy.data(),
+                s.n,
+                s.cin,
+                s.h,
+                s.w,
+                s.cout,
+                s.k,
+                s.pad,
+            )
+        } else {
+            reference::conv2d_backward_weight(s, x.data(), dy.data())
+        };
+        Tensor::new(w.shape(), data)
+    });
+    let db = want[2].then(|| {
+        Tensor::new(
+            &[s.cout],
+            reference::conv2d_backward_bias(s.n, s.cout, dy.data()),
+        )
+    });
+    ConvGrads { dx, dw, db }
+}

@@ -1,0 +1,56 @@
+//! 2x2 max-pool with stride 2 over `[N, C, H, W]` (output `[N, C, H/2, W/2]`, odd edges dropped,
+//! as PyTorch and Keras do with "valid" pooling).
+//!
+//! Backward: the output is one of the four inputs of its window, so its gradient goes to that
+//! input alone: `dx[argmax] += dy`, zero elsewhere. When several inputs tie for the maximum the
+//! first one in row-major order wins (PyTorch's rule), which the forward records in `argmax`.
+
+use rayon::prelude::*;
+
+use crate::tensor::Tensor;
+
+/// Returns the pooled tensor and, for each output, the flat index of its maximum in `x`.
+pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
+    let [n, c, h, w] = x.dims4();
+    let (ho, wo) = (h / 2, w / 2);
+    assert!(
+        x.len() < u32::MAX as usize,
+        "tensor too large for max-pool indices"
+    );
+    let mut out = vec![0.0; n * c * ho * wo];
+    let mut argmax = vec![0u32; out.len()];
+    let xd = x.data();
+    let plane_out = (ho * wo).max(1);
+    out.par_chunks_mut(plane_out)
+        .zip(argmax.par_chunks_mut(plane_out))
+        .enumerate()
+        .for_each(|(plane, (out, arg))| {
+            if ho * wo == 0 {
+                return;
+            }
+            let base = plane * h * w;
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let mut best = base + (2 * oy) * w + 2 * ox;
+                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                        let i = base + (2 * oy + dy) * w + 2 * ox + dx;
+                        // `>` keeps the first maximum; a NaN is propagated like PyTorch does.
+                        if xd[i] > xd[best] || xd[i].is_nan() && !xd[best].is_nan() {
+                            best = i;
+                        }
+                    }
+                    out[oy * wo + ox] = xd[best];
+                    arg[oy * wo + ox] = best as u32;
+                }
+            }
+        });
+    (Tensor::new(&[n, c, ho, wo], out), argmax)
+}
+
+pub fn backward(x_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Tensor {
+    let mut dx = vec![0.0; x_shape.iter().product()];
+    for (&i, &g) in argmax.iter().zip(dy.data()) {
+        dx[i as usize] += g;
+    }
+    Tensor::new(x_shape, dx)
+}

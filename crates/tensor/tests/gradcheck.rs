@@ -1,0 +1,259 @@
+//! Every op's backward against central finite differences.
+//!
+//! Each check builds `loss = sum(op(inputs) * r)` with a fixed random `r`, so that every output
+//! element gets a different weight (a plain sum would hide mistakes that permute gradients).
+
+use tensor::testing::{gradient_check, Rng};
+use tensor::{ConvGeometry, Graph, Tensor, Var};
+
+const EPS: f32 = 1e-2;
+const TOL: f32 = 2e-3;
+
+/// `sum(y * r)` for a fixed random `r` of y's shape.
+fn weighted_sum(g: &mut Graph, y: Var, seed: u64) -> Var {
+    let r = Rng::new(seed).tensor(g.value(y).shape(), -1.0, 1.0);
+    let r = g.constant(r);
+    let p = g.mul(y, r);
+    g.sum(p)
+}
+
+fn check(name: &str, inputs: &[Tensor], build: impl Fn(&mut Graph, &[Var]) -> Var) {
+    let err = gradient_check(inputs, build, EPS, 200);
+    assert!(err < TOL, "{name}: gradient error {err}");
+}
+
+/// Values in ±[0.1, 1): away from ReLU's kink at 0 by more than EPS.
+fn away_from_zero(rng: &mut Rng, shape: &[usize]) -> Tensor {
+    rng.tensor(shape, 0.1, 1.0)
+        .map(|v| v)
+        .data()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| if i % 3 == 0 { -v } else { v })
+        .collect::<Vec<_>>()
+        .pipe(|d| Tensor::new(shape, d))
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+#[test]
+fn conv2d_3x3_same_all_inputs() {
+    let mut rng = Rng::new(1);
+    let x = rng.tensor(&[2, 3, 6, 5], -1.0, 1.0);
+    let w = rng.tensor(&[4, 3, 3, 3], -0.5, 0.5);
+    let b = rng.tensor(&[4], -0.5, 0.5);
+    check("conv2d", &[x, w, b], |g, v| {
+        let y = g.conv2d(v[0], v[1], Some(v[2]), ConvGeometry::SAME_3X3);
+        weighted_sum(g, y, 7)
+    });
+}
+
+#[test]
+fn conv2d_other_geometries() {
+    let mut rng = Rng::new(2);
+    for (k, stride, padding) in [(1, 1, 0), (3, 2, 1), (5, 1, 2), (2, 1, 0), (3, 1, 0)] {
+        let x = rng.tensor(&[1, 2, 7, 6], -1.0, 1.0);
+        let w = rng.tensor(&[3, 2, k, k], -0.5, 0.5);
+        let geo = ConvGeometry { stride, padding };
+        check(
+            &format!("conv2d k{k} s{stride} p{padding}"),
+            &[x, w],
+            |g, v| {
+                let y = g.conv2d(v[0], v[1], None, geo);
+                weighted_sum(g, y, 8)
+            },
+        );
+    }
+}
+
+#[test]
+fn bias_add() {
+    let mut rng = Rng::new(3);
+    let x = rng.tensor(&[2, 3, 4, 2], -1.0, 1.0);
+    let b = rng.tensor(&[3], -1.0, 1.0);
+    check("bias_add", &[x, b], |g, v| {
+        let y = g.bias_add(v[0], v[1]);
+        weighted_sum(g, y, 9)
+    });
+}
+
+#[test]
+fn relu() {
+    let x = away_from_zero(&mut Rng::new(4), &[2, 3, 4, 4]);
+    check("relu", &[x], |g, v| {
+        let y = g.relu(v[0]);
+        weighted_sum(g, y, 10)
+    });
+}
+
+#[test]
+fn max_pool() {
+    // Distinct values far apart, so a nudge of EPS never changes which one is the maximum.
+    let n = 2 * 3 * 5 * 6;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::new(5);
+    for i in (1..n).rev() {
+        order.swap(i, rng.next_u64() as usize % (i + 1));
+    }
+    let x = Tensor::new(
+        &[2, 3, 5, 6],
+        order.iter().map(|&k| k as f32 * 0.1).collect(),
+    );
+    check("max_pool", &[x], |g, v| {
+        let y = g.max_pool2x2(v[0]);
+        weighted_sum(g, y, 11)
+    });
+}
+
+#[test]
+fn max_pool_ties_go_to_the_first_maximum() {
+    let mut g = Graph::new();
+    let x = g.input(Tensor::new(&[1, 1, 2, 2], vec![1.0, 1.0, 1.0, 1.0]));
+    let y = g.max_pool2x2(x);
+    let s = g.sum(y);
+    let grads = g.backward(s);
+    assert_eq!(grads.wrt(x).data(), &[1.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn dense_batch_1_and_batch_3() {
+    let mut rng = Rng::new(6);
+    for rows in [1, 3] {
+        let x = rng.tensor(&[rows, 37], -1.0, 1.0);
+        let w = rng.tensor(&[5, 37], -0.5, 0.5);
+        let b = rng.tensor(&[5], -0.5, 0.5);
+        check("dense", &[x, w, b], |g, v| {
+            let y = g.dense(v[0], v[1], Some(v[2]));
+            weighted_sum(g, y, 12)
+        });
+    }
+}
+
+#[test]
+fn flatten_reshape_select() {
+    let mut rng = Rng::new(7);
+    let x = rng.tensor(&[2, 3, 2, 2], -1.0, 1.0);
+    check("flatten", &[x.clone()], |g, v| {
+        let y = g.flatten(v[0]);
+        weighted_sum(g, y, 13)
+    });
+    for axis in 0..4 {
+        check("select", &[x.clone()], |g, v| {
+            let y = g.select(v[0], axis, 1);
+            weighted_sum(g, y, 14)
+        });
+    }
+}
+
+#[test]
+fn sums_and_means() {
+    let mut rng = Rng::new(8);
+    let x = rng.tensor(&[2, 3, 4], -1.0, 1.0);
+    check("sum", &[x.clone()], |g, v| {
+        let y = g.scale(v[0], 1.5);
+        g.sum(y)
+    });
+    check("mean", &[x.clone()], |g, v| {
+        let y = g.square(v[0]);
+        g.mean(y)
+    });
+    for axis in 0..3 {
+        check("sum_axis", &[x.clone()], |g, v| {
+            let y = g.sum_axis(v[0], axis);
+            weighted_sum(g, y, 15)
+        });
+        check("mean_axis", &[x.clone()], |g, v| {
+            let y = g.mean_axis(v[0], axis);
+            weighted_sum(g, y, 16)
+        });
+    }
+}
+
+#[test]
+fn elementwise() {
+    let mut rng = Rng::new(9);
+    let a = rng.tensor(&[3, 5], -1.0, 1.0);
+    let b = rng.tensor(&[3, 5], -1.0, 1.0);
+    let positive = rng.tensor(&[3, 5], 0.5, 2.0);
+    check("add", &[a.clone(), b.clone()], |g, v| {
+        let y = g.add(v[0], v[1]);
+        weighted_sum(g, y, 17)
+    });
+    check("mul", &[a.clone(), b.clone()], |g, v| {
+        let y = g.mul(v[0], v[1]);
+        weighted_sum(g, y, 18)
+    });
+    check("scale", &[a.clone()], |g, v| {
+        let y = g.scale(v[0], -2.5);
+        weighted_sum(g, y, 19)
+    });
+    check("square", &[a.clone()], |g, v| {
+        let y = g.square(v[0]);
+        weighted_sum(g, y, 20)
+    });
+    check("sqrt", &[positive], |g, v| {
+        let y = g.sqrt(v[0]);
+        weighted_sum(g, y, 21)
+    });
+    // A value used twice: its gradients must add up.
+    check("reuse", &[a], |g, v| {
+        let y = g.mul(v[0], v[0]);
+        let z = g.add(y, v[0]);
+        weighted_sum(g, z, 22)
+    });
+}
+
+#[test]
+fn softmax_and_log_softmax() {
+    let mut rng = Rng::new(10);
+    let x = rng.tensor(&[2, 7], -3.0, 3.0);
+    check("softmax", &[x.clone()], |g, v| {
+        let y = g.softmax(v[0]);
+        weighted_sum(g, y, 23)
+    });
+    check("log_softmax", &[x], |g, v| {
+        let y = g.log_softmax(v[0]);
+        weighted_sum(g, y, 24)
+    });
+}
+
+#[test]
+fn constants_get_no_gradient() {
+    let mut g = Graph::new();
+    let x = g.input(Tensor::new(&[1, 1, 3, 3], vec![1.0; 9]));
+    let w = g.constant(Tensor::new(&[1, 1, 3, 3], vec![0.5; 9]));
+    let y = g.conv2d(x, w, None, ConvGeometry::SAME_3X3);
+    let s = g.sum(y);
+    let grads = g.backward(s);
+    assert!(grads.get(w).is_none());
+    assert!(grads.get(x).is_some());
+}
+
+#[test]
+fn gradient_of_an_intermediate_value() {
+    // d sum(relu(a)^2) / d relu(a) = 2 relu(a): the tape keeps gradients of intermediates.
+    let mut g = Graph::new();
+    let a = g.input(Tensor::new(&[4], vec![-1.0, 2.0, 3.0, -4.0]));
+    let r = g.relu(a);
+    let s = g.square(r);
+    let loss = g.sum(s);
+    let grads = g.backward(loss);
+    assert_eq!(grads.wrt(r).data(), &[0.0, 4.0, 6.0, 0.0]);
+    assert_eq!(grads.wrt(a).data(), &[0.0, 4.0, 6.0, 0.0]);
+}
+
+#[test]
+fn no_grad_mode_records_no_backward() {
+    let mut g = Graph::no_grad();
+    let x = g.input(Tensor::new(&[2], vec![1.0, 2.0]));
+    let y = g.square(x);
+    let s = g.sum(y);
+    assert_eq!(g.value(s).item(), 5.0);
+    assert!(g.nodes().iter().all(|n| !n.needs_grad));
+    assert!(g.backward(s).get(x).is_none());
+}

@@ -1,0 +1,206 @@
+//! Fast kernels against the reference kernels, on shapes chosen to hit every SIMD tail, and
+//! results independent of the number of threads.
+
+use tensor::kernels::conv_direct::{self, PackedFilters};
+use tensor::kernels::gemv;
+use tensor::kernels::reference::{self, ConvShape};
+use tensor::ops;
+use tensor::testing::Rng;
+use tensor::{ConvGeometry, Tensor};
+
+fn close(name: &str, fast: &[f32], slow: &[f32], tol: f32) {
+    assert_eq!(fast.len(), slow.len(), "{name}: lengths");
+    let scale = slow.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (a, b)) in fast.iter().zip(slow).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * scale,
+            "{name}: element {i}: fast {a} vs reference {b}"
+        );
+    }
+}
+
+fn conv_case(n: usize, cin: usize, cout: usize, h: usize, w: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let k = 3;
+    let s = ConvShape {
+        n,
+        cin,
+        h,
+        w,
+        cout,
+        k,
+        stride: 1,
+        pad: 1,
+    };
+    let x = rng.tensor(&[n, cin, h, w], -1.0, 1.0);
+    let wt = rng.tensor(&[cout, cin, k, k], -1.0, 1.0);
+    let b = rng.tensor(&[cout], -1.0, 1.0);
+    let dy = rng.tensor(&[n, cout, h, w], -1.0, 1.0);
+    let name = format!("n{n} cin{cin} cout{cout} {h}x{w}");
+
+    let packed = PackedFilters::for_forward(wt.data(), cout, cin, k);
+    let fast = conv_direct::conv2d(x.data(), n, h, w, &packed, Some(b.data()), 1, false);
+    let slow = reference::conv2d_forward(s, x.data(), wt.data(), Some(b.data()));
+    close(&format!("forward {name}"), &fast, &slow, 1e-5);
+
+    let relu = conv_direct::conv2d(x.data(), n, h, w, &packed, Some(b.data()), 1, true);
+    let slow_relu: Vec<f32> = slow.iter().map(|v| v.max(0.0)).collect();
+    close(&format!("forward+relu {name}"), &relu, &slow_relu, 1e-5);
+
+    let flipped = PackedFilters::for_input_gradient(wt.data(), cout, cin, k);
+    let fast = conv_direct::conv2d_input_gradient(dy.data(), n, h, w, &flipped, 1);
+    let slow = reference::conv2d_backward_data(s, dy.data(), wt.data());
+    close(&format!("input gradient {name}"), &fast, &slow, 1e-5);
+
+    let fast = conv_direct::conv2d_weight_gradient(x.data(), dy.data(), n, cin, h, w, cout, k, 1);
+    let slow = reference::conv2d_backward_weight(s, x.data(), dy.data());
+    close(&format!("weight gradient {name}"), &fast, &slow, 1e-5);
+}
+
+#[test]
+fn conv_widths_hit_every_tail() {
+    for (i, w) in [1, 5, 9, 13, 14, 15, 18, 37].into_iter().enumerate() {
+        conv_case(1, 3, 16, 3 + i, w, i as u64);
+    }
+}
+
+#[test]
+fn conv_channel_counts() {
+    for (i, (cin, cout)) in [(3, 16), (16, 17), (17, 3), (64, 64), (3, 1), (1, 5)]
+        .into_iter()
+        .enumerate()
+    {
+        conv_case(1, cin, cout, 7, 9, 100 + i as u64);
+    }
+}
+
+#[test]
+fn conv_batches() {
+    conv_case(3, 5, 9, 6, 11, 200);
+}
+
+#[test]
+fn conv_other_kernel_sizes_through_the_op() {
+    // The op dispatches k=1 and k=5 stride 1 to the fast kernel and stride 2 to the reference.
+    let mut rng = Rng::new(300);
+    for (k, stride, padding) in [(1, 1, 0), (5, 1, 2), (5, 1, 0), (3, 2, 1)] {
+        let x = rng.tensor(&[2, 4, 9, 10], -1.0, 1.0);
+        let w = rng.tensor(&[6, 4, k, k], -1.0, 1.0);
+        let geo = ConvGeometry { stride, padding };
+        let s = ConvShape {
+            n: 2,
+            cin: 4,
+            h: 9,
+            w: 10,
+            cout: 6,
+            k,
+            stride,
+            pad: padding,
+        };
+        let y = ops::conv2d::forward(&x, &w, None, geo, None);
+        close(
+            "op forward",
+            y.data(),
+            &reference::conv2d_forward(s, x.data(), w.data(), None),
+            1e-5,
+        );
+        let dy = rng.tensor(y.shape(), -1.0, 1.0);
+        let g = ops::conv2d::backward(&x, &w, &dy, geo, None, [true, true, true]);
+        close(
+            "op dx",
+            g.dx.unwrap().data(),
+            &reference::conv2d_backward_data(s, dy.data(), w.data()),
+            1e-5,
+        );
+        close(
+            "op dw",
+            g.dw.unwrap().data(),
+            &reference::conv2d_backward_weight(s, x.data(), dy.data()),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn dense_kernels_against_reference() {
+    let mut rng = Rng::new(400);
+    for (rows, inp, out) in [
+        (1, 1, 1),
+        (1, 37, 5),
+        (1, 1000, 33),
+        (4, 37, 5),
+        (3, 130, 70),
+    ] {
+        let x = rng.tensor(&[rows, inp], -1.0, 1.0);
+        let w = rng.tensor(&[out, inp], -1.0, 1.0);
+        let b = rng.tensor(&[out], -1.0, 1.0);
+        let dy = rng.tensor(&[rows, out], -1.0, 1.0);
+        let y = ops::dense::forward(&x, &w, Some(&b));
+        close(
+            "dense forward",
+            y.data(),
+            &reference::dense_forward(rows, inp, out, x.data(), w.data(), Some(b.data())),
+            1e-5,
+        );
+        let g = ops::dense::backward(&x, &w, &dy, [true, true]);
+        close(
+            "dense dx",
+            g.dx.unwrap().data(),
+            &reference::dense_backward_data(rows, inp, out, dy.data(), w.data()),
+            1e-5,
+        );
+        close(
+            "dense dw",
+            g.dw.unwrap().data(),
+            &reference::dense_backward_weight(rows, inp, out, x.data(), dy.data()),
+            1e-5,
+        );
+    }
+    let a = rng.tensor(&[77], -1.0, 1.0);
+    let b = rng.tensor(&[77], -1.0, 1.0);
+    let exact: f64 = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| *x as f64 * *y as f64)
+        .sum();
+    assert!((gemv::dot(a.data(), b.data()) as f64 - exact).abs() < 1e-5);
+}
+
+/// Runs `f` on a rayon pool of `threads` threads.
+fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let mut rng = Rng::new(500);
+    let x = rng.tensor(&[2, 16, 12, 13], -1.0, 1.0);
+    let w = rng.tensor(&[24, 16, 3, 3], -1.0, 1.0);
+    let dy = rng.tensor(&[2, 24, 12, 13], -1.0, 1.0);
+    let fc_w = rng.tensor(&[300, 500], -1.0, 1.0);
+    let fc_x = rng.tensor(&[1, 500], -1.0, 1.0);
+    let run = || {
+        let geo = ConvGeometry::SAME_3X3;
+        let y = ops::conv2d::forward(&x, &w, None, geo, None);
+        let g = ops::conv2d::backward(&x, &w, &dy, geo, None, [true, true, true]);
+        let f = ops::dense::forward(&fc_x, &fc_w, None);
+        let fg = ops::dense::backward(&fc_x, &fc_w, &f, [true, true]);
+        let mut all: Vec<Tensor> = vec![
+            y,
+            g.dx.unwrap(),
+            g.dw.unwrap(),
+            f,
+            fg.dx.unwrap(),
+            fg.dw.unwrap(),
+        ];
+        all.drain(..).map(|t| t.into_vec()).collect::<Vec<_>>()
+    };
+    let one = with_threads(1, run);
+    let three = with_threads(3, run);
+    assert!(one == three, "results differ between 1 and 3 threads");
+}
