@@ -123,6 +123,11 @@ impl Graph {
         }
     }
 
+    /// False for a [`Graph::no_grad`] tape.
+    pub fn is_recording(&self) -> bool {
+        !self.no_grad
+    }
+
     /// Number of recorded nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()

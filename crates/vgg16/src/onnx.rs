@@ -63,6 +63,9 @@ pub struct OnnxTensor {
     pub data: Vec<f32>,
 }
 
+/// A tensor in the project's format: (name such as `block1_conv1.weight`, dims, row-major data).
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
 /// Keras layer names of the 13 convolutions, in order: block1_conv1, block1_conv2, block2_conv1,
 /// ... block5_conv3.
 pub const CONV_LAYERS: [&str; 13] = [
@@ -454,9 +457,7 @@ pub fn read_initializers(bytes: &[u8]) -> Result<Vec<OnnxTensor>, String> {
 ///
 /// The input-channel order of block1_conv1 is the one Keras used: B, G, R ("caffe"
 /// preprocessing), because these are the Keras ImageNet weights.
-pub fn vgg16_conv_weights_from_onnx(
-    bytes: &[u8],
-) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, String> {
+pub fn vgg16_conv_weights_from_onnx(bytes: &[u8]) -> Result<Vec<NamedTensor>, String> {
     let channels: Vec<(usize, usize)> = VGG16_CIN.into_iter().zip(VGG16_COUT).collect();
     conv_weights_with_channels(bytes, &channels)
 }
@@ -466,7 +467,7 @@ pub fn vgg16_conv_weights_from_onnx(
 fn conv_weights_with_channels(
     bytes: &[u8],
     channels: &[(usize, usize)],
-) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, String> {
+) -> Result<Vec<NamedTensor>, String> {
     let tensors = parse_model(bytes)?;
     // Name -> index; the first initializer with a given name wins.
     let mut by_name: HashMap<&str, usize> = HashMap::new();

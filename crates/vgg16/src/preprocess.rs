@@ -1,0 +1,221 @@
+//! Images in, model inputs out: decoding, resizing, and the two preprocessing conventions.
+//!
+//! - "caffe" (the Keras / original VGG weights): channels in B, G, R order, the per-channel
+//!   ImageNet mean subtracted (B 103.939, G 116.779, R 123.68), no scaling: values in about
+//!   [-124, 152].
+//! - "torch" (torchvision weights): R, G, B order, divided by 255, then `(x - mean) / std` with
+//!   mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+
+use std::path::Path;
+
+use image::{ImageReader, Limits, RgbImage};
+use tensor::Tensor;
+
+use crate::error::{Error, Result};
+
+/// How images are turned into model inputs (decided by the weights file's metadata).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preprocessing {
+    Caffe,
+    Torch,
+}
+
+const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
+const TORCH_MEAN_RGB: [f32; 3] = [0.485, 0.456, 0.406];
+const TORCH_STD_RGB: [f32; 3] = [0.229, 0.224, 0.225];
+
+impl Preprocessing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preprocessing::Caffe => "caffe",
+            Preprocessing::Torch => "torch",
+        }
+    }
+
+    /// For each model input channel, the RGB channel it holds (caffe: B, G, R).
+    pub fn rgb_index_of_channel(self) -> [usize; 3] {
+        match self {
+            Preprocessing::Caffe => [2, 1, 0],
+            Preprocessing::Torch => [0, 1, 2],
+        }
+    }
+
+    /// Model input value of channel `c` for an RGB pixel value `v` in 0..=255 of that channel.
+    pub fn encode(self, c: usize, v: f32) -> f32 {
+        match self {
+            Preprocessing::Caffe => v - CAFFE_MEAN_BGR[c],
+            Preprocessing::Torch => (v / 255.0 - TORCH_MEAN_RGB[c]) / TORCH_STD_RGB[c],
+        }
+    }
+
+    /// The inverse of [`Preprocessing::encode`]: 0..=255 pixel value (unclamped).
+    pub fn decode(self, c: usize, x: f32) -> f32 {
+        match self {
+            Preprocessing::Caffe => x + CAFFE_MEAN_BGR[c],
+            Preprocessing::Torch => (x * TORCH_STD_RGB[c] + TORCH_MEAN_RGB[c]) * 255.0,
+        }
+    }
+}
+
+/// Resampling used to bring an image to the model's input size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resize {
+    /// Keras `load_img`'s default (PIL NEAREST): each output pixel copies the source pixel under
+    /// its centre.
+    Nearest,
+    /// PIL's BILINEAR: a triangle filter, widened when shrinking so that every source pixel
+    /// contributes (antialiased, like torchvision's `antialias=True`).
+    Bilinear,
+}
+
+/// Largest width or height accepted, and the decoder's memory cap: a file claiming to be
+/// 100000 x 100000 pixels is refused before anything is allocated.
+pub const MAX_IMAGE_SIDE: u32 = 16384;
+const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// Reads PNG or JPEG (or any format `image` was built with) as 8-bit RGB: grey is replicated,
+/// alpha dropped, 16-bit reduced, CMYK converted.
+pub fn load_image(path: &Path) -> Result<RgbImage> {
+    let shown = path.display().to_string();
+    let bad = |message: String| Error::Image {
+        path: shown.clone(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| bad(format!("cannot read image: {e}")))?;
+    if meta.is_dir() {
+        return Err(bad("is a directory, not an image".into()));
+    }
+    if meta.len() == 0 {
+        return Err(bad("the file is empty, not an image".into()));
+    }
+    let mut reader = ImageReader::open(path)
+        .map_err(|e| bad(format!("cannot read image: {e}")))?
+        .with_guessed_format()
+        .map_err(|e| bad(format!("cannot read image: {e}")))?;
+    if reader.format().is_none() {
+        return Err(bad(
+            "not an image this tool can read (PNG or JPEG expected)".into(),
+        ));
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => bad(format!(
+            "image too large (more than {MAX_IMAGE_SIDE} pixels on a side or 1 GiB decoded); shrink it first"
+        )),
+        other => bad(format!("cannot decode image: {other}")),
+    })?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(bad("image has no pixels".into()));
+    }
+    Ok(image.to_rgb8())
+}
+
+/// Resizes to `width x height`.
+pub fn resize(img: &RgbImage, width: u32, height: u32, mode: Resize) -> RgbImage {
+    if img.dimensions() == (width, height) {
+        return img.clone();
+    }
+    match mode {
+        Resize::Nearest => {
+            let (sw, sh) = img.dimensions();
+            let src_index = |d: u32, s: u32, n: u32| {
+                (((d as f64 + 0.5) * s as f64 / n as f64) as u32).min(s - 1)
+            };
+            RgbImage::from_fn(width, height, |x, y| {
+                *img.get_pixel(src_index(x, sw, width), src_index(y, sh, height))
+            })
+        }
+        Resize::Bilinear => {
+            let (sw, sh) = img.dimensions();
+            let src: Vec<f32> = img.as_raw().iter().map(|&v| v as f32).collect();
+            // Rows first (horizontal pass), then columns, like PIL.
+            let wx = triangle_weights(sw as usize, width as usize);
+            let wy = triangle_weights(sh as usize, height as usize);
+            let mut tmp = vec![0.0f32; sh as usize * width as usize * 3];
+            for y in 0..sh as usize {
+                for (x, (start, weights)) in wx.iter().enumerate() {
+                    for c in 0..3 {
+                        let mut acc = 0.0;
+                        for (k, w) in weights.iter().enumerate() {
+                            acc += w * src[(y * sw as usize + start + k) * 3 + c];
+                        }
+                        tmp[(y * width as usize + x) * 3 + c] = acc;
+                    }
+                }
+            }
+            let mut out = RgbImage::new(width, height);
+            for (y, (start, weights)) in wy.iter().enumerate() {
+                for x in 0..width as usize {
+                    for c in 0..3 {
+                        let mut acc = 0.0;
+                        for (k, w) in weights.iter().enumerate() {
+                            acc += w * tmp[((start + k) * width as usize + x) * 3 + c];
+                        }
+                        out.get_pixel_mut(x as u32, y as u32)[c] =
+                            acc.round().clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// For each output index: the first source index and the normalised weights of the source
+/// pixels from there on (PIL's bilinear filter, support widened by the shrink factor).
+fn triangle_weights(src: usize, dst: usize) -> Vec<(usize, Vec<f32>)> {
+    let scale = src as f64 / dst as f64;
+    let filter_scale = scale.max(1.0);
+    let support = filter_scale;
+    (0..dst)
+        .map(|i| {
+            let centre = (i as f64 + 0.5) * scale;
+            let lo = ((centre - support + 0.5).floor().max(0.0)) as usize;
+            let hi = ((centre + support + 0.5).floor() as usize)
+                .min(src)
+                .max(lo + 1);
+            let mut w: Vec<f64> = (lo..hi)
+                .map(|j| (1.0 - ((j as f64 - centre + 0.5) / filter_scale).abs()).max(0.0))
+                .collect();
+            let total: f64 = w.iter().sum();
+            if total > 0.0 {
+                w.iter_mut().for_each(|v| *v /= total);
+            } else {
+                w = vec![0.0; hi - lo];
+                let nearest = (centre.floor() as usize).clamp(lo, hi - 1);
+                w[nearest - lo] = 1.0;
+            }
+            (lo, w.into_iter().map(|v| v as f32).collect())
+        })
+        .collect()
+}
+
+/// The model input `[1, 3, H, W]` for an RGB image, in the weights' convention.
+pub fn to_input(img: &RgbImage, prep: Preprocessing) -> Tensor {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let order = prep.rgb_index_of_channel();
+    let mut data = vec![0.0; 3 * h * w];
+    for (c, &rgb) in order.iter().enumerate() {
+        for (i, px) in img.pixels().enumerate() {
+            data[c * h * w + i] = prep.encode(c, px[rgb] as f32);
+        }
+    }
+    Tensor::new(&[1, 3, h, w], data)
+}
+
+/// Loads an image and prepares it for the model at `size x size`.
+pub fn load_input(
+    path: &Path,
+    size: u32,
+    mode: Resize,
+    prep: Preprocessing,
+) -> Result<(RgbImage, Tensor)> {
+    let original = load_image(path)?;
+    let resized = resize(&original, size, size, mode);
+    let input = to_input(&resized, prep);
+    Ok((original, input))
+}
