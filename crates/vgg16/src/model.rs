@@ -268,6 +268,37 @@ impl Vgg16 {
         Ok(outputs)
     }
 
+    /// Continues a forward pass: `h` is the output of layer `first - 1` (or the input when
+    /// `first` is 0); records layers `first..=last` and returns their outputs. Grad-CAM uses this
+    /// to start a tape at the target layer, so backward stops there.
+    pub fn forward_range(
+        &self,
+        g: &mut Graph,
+        h: Var,
+        first: usize,
+        last: usize,
+    ) -> Result<Vec<Var>> {
+        if first == 0 {
+            return self.forward_layers(g, h, last);
+        }
+        if last >= self.layers().len() || first > last {
+            return Err(Error::Invalid(format!("no layers {first}..={last}")));
+        }
+        let mut outputs = Vec::with_capacity(last + 1 - first);
+        let mut h = h;
+        for layer in &self.layers()[first..=last] {
+            if layer.kind == LayerKind::Flatten && g.value(h).shape()[2..] != [7, 7] {
+                return Err(Error::Invalid(format!(
+                    "the classifier needs a 224x224 input (block5_pool must be 7x7, got {:?})",
+                    &g.value(h).shape()[2..]
+                )));
+            }
+            h = self.layer_forward(g, h, layer);
+            outputs.push(h);
+        }
+        Ok(outputs)
+    }
+
     /// The output of layer `last` only. On a no-grad graph, intermediate values are freed as soon
     /// as the next layer has used them.
     pub fn forward_to(&self, g: &mut Graph, x: Var, last: usize) -> Result<Var> {

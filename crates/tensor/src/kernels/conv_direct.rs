@@ -46,6 +46,8 @@ pub const CO_BLOCK: usize = 4;
 pub const Q_VECS: usize = 3;
 /// Output positions per register tile.
 const TILE: usize = Q_VECS * LANES;
+/// Bytes of input rows a task keeps hot (about half of a core's L2 cache).
+const L2_BUDGET: usize = 256 * 1024;
 
 /// Convolution weights rearranged for the kernel:
 /// `[cout / CO_BLOCK][cin][k * k][CO_BLOCK]` (the last block padded with zero weights).
@@ -216,60 +218,73 @@ pub fn conv2d(
     let taps: Vec<usize> = (0..k * k).map(|t| (t / k) * lay.wp + t % k).collect();
     let blocks = cout.div_ceil(CO_BLOCK);
     let q_tiles = lay.q_padded / TILE;
-    // Split positions too when there are few (image, channel block) pairs, so both cores work.
-    let q_chunks = (16 / (n * blocks)).clamp(1, q_tiles);
-    let tiles_per_chunk = q_tiles.div_ceil(q_chunks);
+    // Cache blocking: a task covers a run of tiles whose input rows (all input channels) fit in
+    // about half of a core's L2 cache, and computes every output channel block for them before
+    // moving on, so the input is read from memory once instead of once per channel block.
+    let rows = (L2_BUDGET / (cin * lay.wp * 4))
+        .saturating_sub(k - 1)
+        .max(1);
+    let tiles_per_chunk = (rows * lay.wp / TILE).max(1);
+    let q_chunks = q_tiles.div_ceil(tiles_per_chunk);
+    // Split the channel blocks too when there are few (image, chunk) pairs, so both cores work.
+    let groups = (8 / (n * q_chunks)).clamp(1, blocks);
+    let blocks_per_group = blocks.div_ceil(groups);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let block_len = cin * k * k * CO_BLOCK;
 
-    (0..n * blocks * q_chunks).into_par_iter().for_each(|task| {
+    (0..n * q_chunks * groups).into_par_iter().for_each(|task| {
         let out_ptr = { out_ptr }.0;
-        let (image, rest) = (task / (blocks * q_chunks), task % (blocks * q_chunks));
-        let (block, chunk) = (rest / q_chunks, rest % q_chunks);
-        let co0 = block * CO_BLOCK;
-        let live = CO_BLOCK.min(cout - co0);
-        let mut init = [0.0f32; CO_BLOCK];
-        if let Some(b) = bias {
-            init[..live].copy_from_slice(&b[co0..co0 + live]);
-        }
-        let w_block = filters.data[block * block_len..(block + 1) * block_len].as_ptr();
+        let (image, rest) = (task / (q_chunks * groups), task % (q_chunks * groups));
+        let (chunk, group) = (rest / groups, rest % groups);
         let x_image = padded[image * cin * lay.channel_stride..].as_ptr();
         let mut results = [[0.0f32; TILE]; CO_BLOCK];
-        let first = chunk * tiles_per_chunk;
-        for t in first..(first + tiles_per_chunk).min(q_tiles) {
-            let q0 = t * TILE;
-            // SAFETY: `Layout::new` sized `channel_stride` so that every tile's reads stay
-            // inside its channel, and `w_block` holds `block_len` packed weights.
-            let acc = unsafe {
-                tile(
-                    x_image.add(q0),
-                    lay.channel_stride,
-                    cin,
-                    w_block,
-                    &taps,
-                    &init,
-                )
-            };
-            for (r, row) in acc.iter().enumerate() {
-                for (v, vec) in row.iter().enumerate() {
-                    // SAFETY: `results[r]` has TILE = Q_VECS * LANES floats.
-                    unsafe { store(results[r].as_mut_ptr().add(v * LANES), *vec) };
-                }
+        let first_tile = chunk * tiles_per_chunk;
+        let last_block = ((group + 1) * blocks_per_group).min(blocks);
+        for block in group * blocks_per_group..last_block {
+            let co0 = block * CO_BLOCK;
+            let live = CO_BLOCK.min(cout - co0);
+            let mut init = [0.0f32; CO_BLOCK];
+            if let Some(b) = bias {
+                init[..live].copy_from_slice(&b[co0..co0 + live]);
             }
-            // Crop: keep the positions that are real outputs (not padding columns or the
-            // round-up past the last row).
-            for j in 0..TILE {
-                let q = q0 + j;
-                let (oy, ox) = (q / lay.wp, q % lay.wp);
-                if oy >= ho || ox >= wo {
-                    continue;
+            let w_block = filters.data[block * block_len..(block + 1) * block_len].as_ptr();
+            for t in first_tile..(first_tile + tiles_per_chunk).min(q_tiles) {
+                let q0 = t * TILE;
+                // SAFETY: `Layout::new` sized `channel_stride` so that every tile's reads stay
+                // inside its channel, and `w_block` holds `block_len` packed weights.
+                let acc = unsafe {
+                    tile(
+                        x_image.add(q0),
+                        lay.channel_stride,
+                        cin,
+                        w_block,
+                        &taps,
+                        &init,
+                    )
+                };
+                for (r, row) in acc.iter().enumerate() {
+                    for (v, vec) in row.iter().enumerate() {
+                        // SAFETY: `results[r]` has TILE = Q_VECS * LANES floats.
+                        unsafe { store(results[r].as_mut_ptr().add(v * LANES), *vec) };
+                    }
                 }
-                for (r, res) in results.iter().enumerate().take(live) {
-                    let v = if relu { res[j].max(0.0) } else { res[j] };
-                    let index = ((image * cout + co0 + r) * ho + oy) * wo + ox;
-                    // SAFETY: index < out.len(); (image, channel, position) belongs to this task
-                    // alone, so no two threads write the same element.
-                    unsafe { *out_ptr.add(index) = v };
+                // Crop: keep the positions that are real outputs (not padding columns or the
+                // round-up past the last row).
+                let (mut oy, mut ox) = (q0 / lay.wp, q0 % lay.wp);
+                for j in 0..TILE {
+                    if oy < ho && ox < wo {
+                        for (r, res) in results.iter().enumerate().take(live) {
+                            let v = if relu { res[j].max(0.0) } else { res[j] };
+                            let index = ((image * cout + co0 + r) * ho + oy) * wo + ox;
+                            // SAFETY: index < out.len(); (image, channel, position) belongs to
+                            // this task alone, so no two threads write the same element.
+                            unsafe { *out_ptr.add(index) = v };
+                        }
+                    }
+                    ox += 1;
+                    if ox == lay.wp {
+                        (oy, ox) = (oy + 1, 0);
+                    }
                 }
             }
         }
