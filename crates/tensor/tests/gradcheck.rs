@@ -257,3 +257,76 @@ fn no_grad_mode_records_no_backward() {
     assert!(g.nodes().iter().all(|n| !n.needs_grad));
     assert!(g.backward(s).get(x).is_none());
 }
+
+/// On inputs too big to nudge one element at a time, check one random direction: the change of
+/// the loss along `v` must match the dot product of the gradient with `v`,
+/// `(f(x + eps v) - f(x - eps v)) / 2 eps = <df/dx, v>`.
+/// (This test caught nothing wrong, but it did show why `eps` must be small: see below.)
+#[test]
+fn directional_derivative_through_a_vgg_like_stack() {
+    let mut rng = Rng::new(42);
+    let x = rng.tensor(&[2, 3, 16, 16], -1.0, 1.0);
+    let w1 = rng.tensor(&[8, 3, 3, 3], -0.4, 0.4);
+    let w2 = rng.tensor(&[8, 8, 3, 3], -0.2, 0.2);
+    let w3 = rng.tensor(&[16, 8, 3, 3], -0.2, 0.2);
+    let wd = rng.tensor(&[10, 16 * 4 * 4], -0.1, 0.1);
+    let b1 = rng.tensor(&[8], 0.0, 0.1);
+    let build = |g: &mut Graph, x: Var| {
+        let same = ConvGeometry::SAME_3X3;
+        let (w1, w2, w3, wd, b1) = (
+            g.constant(w1.clone()),
+            g.constant(w2.clone()),
+            g.constant(w3.clone()),
+            g.constant(wd.clone()),
+            g.constant(b1.clone()),
+        );
+        let h = g.conv2d(x, w1, Some(b1), same);
+        let h = g.relu(h);
+        let h = g.conv2d(h, w2, None, same);
+        let h = g.relu(h);
+        let h = g.max_pool2x2(h);
+        let h = g.conv2d(h, w3, None, same);
+        let h = g.relu(h);
+        let h = g.max_pool2x2(h);
+        let h = g.flatten(h);
+        let logits = g.dense(h, wd, None);
+        weighted_sum(g, logits, 77)
+    };
+    let mut g = Graph::new();
+    let xv = g.input(x.clone());
+    let loss = build(&mut g, xv);
+    let grad = g.backward(loss).wrt(xv).clone();
+
+    let v = rng.tensor(x.shape(), -1.0, 1.0);
+    let eval = |t: &Tensor| {
+        let mut g = Graph::no_grad();
+        let xv = g.constant(t.clone());
+        let l = build(&mut g, xv);
+        g.value(l).item() as f64
+    };
+    // Small enough that almost no max-pool window or ReLU changes its decision between the two
+    // evaluations (a larger step crosses those kinks and the difference quotient is meaningless),
+    // large enough that f32 rounding of the loss stays below the tolerance.
+    let eps = 1e-4f32;
+    let shifted = |sign: f32| {
+        Tensor::new(
+            x.shape(),
+            x.data()
+                .iter()
+                .zip(v.data())
+                .map(|(a, b)| a + sign * eps * b)
+                .collect(),
+        )
+    };
+    let numeric = (eval(&shifted(1.0)) - eval(&shifted(-1.0))) / (2.0 * eps as f64);
+    let analytic: f64 = grad
+        .data()
+        .iter()
+        .zip(v.data())
+        .map(|(a, b)| *a as f64 * *b as f64)
+        .sum();
+    assert!(
+        (numeric - analytic).abs() <= 2e-2 * analytic.abs().max(1e-2),
+        "directional derivative: numeric {numeric} vs analytic {analytic}"
+    );
+}
