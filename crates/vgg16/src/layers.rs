@@ -125,7 +125,7 @@ pub fn find(name: &str, with_classifier: bool) -> Result<usize, String> {
     }
     let closest = available
         .iter()
-        .min_by_key(|l| edit_distance(l.name, name))
+        .min_by_key(|l| (edit_distance(l.name, name), first_difference(l.name, name)))
         .map(|l| l.name)
         .unwrap_or("block1_conv1");
     let names: Vec<&str> = available.iter().map(|l| l.name).collect();
@@ -133,6 +133,15 @@ pub fn find(name: &str, with_classifier: bool) -> Result<usize, String> {
         "unknown layer '{name}' (did you mean '{closest}'?); valid layers: {}",
         names.join(", ")
     ))
+}
+
+/// Tie-breaker among equally distant names: how far apart the first differing characters are
+/// (so `block3_conv4` suggests `block3_conv3`, not `block3_conv1`).
+fn first_difference(a: &str, b: &str) -> u32 {
+    a.chars()
+        .zip(b.chars())
+        .find(|(x, y)| x != y)
+        .map_or(0, |(x, y)| (x as u32).abs_diff(y as u32))
 }
 
 /// Levenshtein distance, for "did you mean".
