@@ -46,8 +46,12 @@ pub const CO_BLOCK: usize = 4;
 pub const Q_VECS: usize = 3;
 /// Output positions per register tile.
 const TILE: usize = Q_VECS * LANES;
-/// Bytes of input rows a task keeps hot (about half of a core's L2 cache).
-const L2_BUDGET: usize = 256 * 1024;
+/// Tiles of output positions per parallel task (at most).
+const MAX_TILES_PER_TASK: usize = 16;
+/// Output channel blocks per parallel task (at most).
+const MAX_BLOCKS_PER_TASK: usize = 128 / CO_BLOCK;
+/// Input channels per slice of the inner loop (their rows and weights stay in L1).
+const CI_CHUNK: usize = 32;
 
 /// Convolution weights rearranged for the kernel:
 /// `[cout / CO_BLOCK][cin][k * k][CO_BLOCK]` (the last block padded with zero weights).
@@ -159,27 +163,27 @@ fn pad_planes(x: &[f32], planes: usize, lay: &Layout) -> Vec<f32> {
     padded
 }
 
-/// One register tile: `CO_BLOCK` output channels x `TILE` positions starting at `x_tile`.
+/// The accumulators of one register tile: `CO_BLOCK` output channels x `Q_VECS` vectors.
+type Accumulators = [[Vf; Q_VECS]; CO_BLOCK];
+
+/// One register tile: adds to `acc` the contributions of `channels` input channels to
+/// `CO_BLOCK` output channels x `TILE` positions starting at `x_tile`.
 ///
 /// # Safety
-/// `x_tile` must point into a padded buffer with `cin` channels of `channel_stride` floats such
-/// that every `x_tile + ci * channel_stride + tap_offset + TILE` is readable, and `w_block` to
-/// `cin * taps.len() * CO_BLOCK` packed weights.
+/// `x_tile` must point into a padded buffer with at least `channels` channels of
+/// `channel_stride` floats such that every `x_tile + ci * channel_stride + tap_offset + TILE` is
+/// readable, and `w_block` to `channels * taps.len() * CO_BLOCK` packed weights.
 #[inline(always)]
 unsafe fn tile(
     x_tile: *const f32,
     channel_stride: usize,
-    cin: usize,
+    channels: usize,
     w_block: *const f32,
     taps: &[usize],
-    init: &[f32; CO_BLOCK],
-) -> [[Vf; Q_VECS]; CO_BLOCK] {
-    let mut acc = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
-    for (r, row) in acc.iter_mut().enumerate() {
-        *row = [Vf::splat(init[r]); Q_VECS];
-    }
+    mut acc: Accumulators,
+) -> Accumulators {
     let mut w = w_block;
-    for ci in 0..cin {
+    for ci in 0..channels {
         let xc = x_tile.add(ci * channel_stride);
         for &offset in taps {
             let p = xc.add(offset);
@@ -218,72 +222,88 @@ pub fn conv2d(
     let taps: Vec<usize> = (0..k * k).map(|t| (t / k) * lay.wp + t % k).collect();
     let blocks = cout.div_ceil(CO_BLOCK);
     let q_tiles = lay.q_padded / TILE;
-    // Cache blocking: a task covers a run of tiles whose input rows (all input channels) fit in
-    // about half of a core's L2 cache, and computes every output channel block for them before
-    // moving on, so the input is read from memory once instead of once per channel block.
-    let rows = (L2_BUDGET / (cin * lay.wp * 4))
-        .saturating_sub(k - 1)
-        .max(1);
-    let tiles_per_chunk = (rows * lay.wp / TILE).max(1);
-    let q_chunks = q_tiles.div_ceil(tiles_per_chunk);
-    // Split the channel blocks too when there are few (image, chunk) pairs, so both cores work.
-    let groups = (8 / (n * q_chunks)).clamp(1, blocks);
+    // Cache blocking. A task computes a run of up to MAX_TILES_PER_TASK tiles for up to
+    // MAX_BLOCKS_PER_TASK channel blocks. It walks the input channels in slices of CI_CHUNK:
+    // for each slice, every (block, tile) pair of the task adds that slice's contribution, so the
+    // slice's input rows are reused by all blocks and its weights by all tiles while both sit in
+    // L1/L2. Partial sums wait in `partial` between slices.
+    let q_chunks = q_tiles.div_ceil(MAX_TILES_PER_TASK);
+    let tiles_per_chunk = q_tiles.div_ceil(q_chunks);
+    let groups = blocks.div_ceil(MAX_BLOCKS_PER_TASK);
     let blocks_per_group = blocks.div_ceil(groups);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let block_len = cin * k * k * CO_BLOCK;
+    let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
 
     (0..n * q_chunks * groups).into_par_iter().for_each(|task| {
         let out_ptr = { out_ptr }.0;
         let (image, rest) = (task / (q_chunks * groups), task % (q_chunks * groups));
         let (chunk, group) = (rest / groups, rest % groups);
         let x_image = padded[image * cin * lay.channel_stride..].as_ptr();
+        let tiles = chunk * tiles_per_chunk..((chunk + 1) * tiles_per_chunk).min(q_tiles);
+        let task_blocks = group * blocks_per_group..((group + 1) * blocks_per_group).min(blocks);
+        let tile_count = tiles.len();
+        let mut partial = vec![zero; task_blocks.len() * tile_count];
         let mut results = [[0.0f32; TILE]; CO_BLOCK];
-        let first_tile = chunk * tiles_per_chunk;
-        let last_block = ((group + 1) * blocks_per_group).min(blocks);
-        for block in group * blocks_per_group..last_block {
-            let co0 = block * CO_BLOCK;
-            let live = CO_BLOCK.min(cout - co0);
-            let mut init = [0.0f32; CO_BLOCK];
-            if let Some(b) = bias {
-                init[..live].copy_from_slice(&b[co0..co0 + live]);
-            }
-            let w_block = filters.data[block * block_len..(block + 1) * block_len].as_ptr();
-            for t in first_tile..(first_tile + tiles_per_chunk).min(q_tiles) {
-                let q0 = t * TILE;
-                // SAFETY: `Layout::new` sized `channel_stride` so that every tile's reads stay
-                // inside its channel, and `w_block` holds `block_len` packed weights.
-                let acc = unsafe {
-                    tile(
-                        x_image.add(q0),
-                        lay.channel_stride,
-                        cin,
-                        w_block,
-                        &taps,
-                        &init,
-                    )
-                };
-                for (r, row) in acc.iter().enumerate() {
-                    for (v, vec) in row.iter().enumerate() {
-                        // SAFETY: `results[r]` has TILE = Q_VECS * LANES floats.
-                        unsafe { store(results[r].as_mut_ptr().add(v * LANES), *vec) };
+        for ci0 in (0..cin).step_by(CI_CHUNK) {
+            let channels = CI_CHUNK.min(cin - ci0);
+            let last_slice = ci0 + channels == cin;
+            for (bi, block) in task_blocks.clone().enumerate() {
+                let co0 = block * CO_BLOCK;
+                let live = CO_BLOCK.min(cout - co0);
+                let w_slice = filters.data[block * block_len + ci0 * k * k * CO_BLOCK..].as_ptr();
+                for (ti, t) in tiles.clone().enumerate() {
+                    let q0 = t * TILE;
+                    let slot = bi * tile_count + ti;
+                    let acc = if ci0 == 0 {
+                        std::array::from_fn(|r| {
+                            [Vf::splat(
+                                bias.map_or(0.0, |b| if r < live { b[co0 + r] } else { 0.0 }),
+                            ); Q_VECS]
+                        })
+                    } else {
+                        partial[slot]
+                    };
+                    // SAFETY: `Layout::new` sized `channel_stride` so that every tile's reads
+                    // stay inside its channel; `w_slice` holds `channels * k * k * CO_BLOCK`
+                    // packed weights (input channels ci0.. of this block).
+                    let acc = unsafe {
+                        tile(
+                            x_image.add(ci0 * lay.channel_stride + q0),
+                            lay.channel_stride,
+                            channels,
+                            w_slice,
+                            &taps,
+                            acc,
+                        )
+                    };
+                    if !last_slice {
+                        partial[slot] = acc;
+                        continue;
                     }
-                }
-                // Crop: keep the positions that are real outputs (not padding columns or the
-                // round-up past the last row).
-                let (mut oy, mut ox) = (q0 / lay.wp, q0 % lay.wp);
-                for j in 0..TILE {
-                    if oy < ho && ox < wo {
-                        for (r, res) in results.iter().enumerate().take(live) {
-                            let v = if relu { res[j].max(0.0) } else { res[j] };
-                            let index = ((image * cout + co0 + r) * ho + oy) * wo + ox;
-                            // SAFETY: index < out.len(); (image, channel, position) belongs to
-                            // this task alone, so no two threads write the same element.
-                            unsafe { *out_ptr.add(index) = v };
+                    for (r, row) in acc.iter().enumerate() {
+                        for (v, vec) in row.iter().enumerate() {
+                            // SAFETY: `results[r]` has TILE = Q_VECS * LANES floats.
+                            unsafe { store(results[r].as_mut_ptr().add(v * LANES), *vec) };
                         }
                     }
-                    ox += 1;
-                    if ox == lay.wp {
-                        (oy, ox) = (oy + 1, 0);
+                    // Crop: keep the positions that are real outputs (not padding columns or the
+                    // round-up past the last row).
+                    let (mut oy, mut ox) = (q0 / lay.wp, q0 % lay.wp);
+                    for j in 0..TILE {
+                        if oy < ho && ox < wo {
+                            for (r, res) in results.iter().enumerate().take(live) {
+                                let v = if relu { res[j].max(0.0) } else { res[j] };
+                                let index = ((image * cout + co0 + r) * ho + oy) * wo + ox;
+                                // SAFETY: index < out.len(); (image, channel, position) belongs
+                                // to this task alone, so no two threads write the same element.
+                                unsafe { *out_ptr.add(index) = v };
+                            }
+                        }
+                        ox += 1;
+                        if ox == lay.wp {
+                            (oy, ox) = (oy + 1, 0);
+                        }
                     }
                 }
             }
