@@ -24,22 +24,14 @@ fn check(name: &str, inputs: &[Tensor], build: impl Fn(&mut Graph, &[Var]) -> Va
 
 /// Values in ±[0.1, 1): away from ReLU's kink at 0 by more than EPS.
 fn away_from_zero(rng: &mut Rng, shape: &[usize]) -> Tensor {
-    rng.tensor(shape, 0.1, 1.0)
-        .map(|v| v)
+    let magnitudes = rng.tensor(shape, 0.1, 1.0);
+    let signed = magnitudes
         .data()
         .iter()
         .enumerate()
-        .map(|(i, &v)| if i % 3 == 0 { -v } else { v })
-        .collect::<Vec<_>>()
-        .pipe(|d| Tensor::new(shape, d))
+        .map(|(i, &v)| if i % 3 == 0 { -v } else { v });
+    Tensor::new(shape, signed.collect())
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 #[test]
 fn conv2d_3x3_same_all_inputs() {
@@ -138,12 +130,12 @@ fn dense_batch_1_and_batch_3() {
 fn flatten_reshape_select() {
     let mut rng = Rng::new(7);
     let x = rng.tensor(&[2, 3, 2, 2], -1.0, 1.0);
-    check("flatten", &[x.clone()], |g, v| {
+    check("flatten", std::slice::from_ref(&x), |g, v| {
         let y = g.flatten(v[0]);
         weighted_sum(g, y, 13)
     });
     for axis in 0..4 {
-        check("select", &[x.clone()], |g, v| {
+        check("select", std::slice::from_ref(&x), |g, v| {
             let y = g.select(v[0], axis, 1);
             weighted_sum(g, y, 14)
         });
@@ -154,20 +146,20 @@ fn flatten_reshape_select() {
 fn sums_and_means() {
     let mut rng = Rng::new(8);
     let x = rng.tensor(&[2, 3, 4], -1.0, 1.0);
-    check("sum", &[x.clone()], |g, v| {
+    check("sum", std::slice::from_ref(&x), |g, v| {
         let y = g.scale(v[0], 1.5);
         g.sum(y)
     });
-    check("mean", &[x.clone()], |g, v| {
+    check("mean", std::slice::from_ref(&x), |g, v| {
         let y = g.square(v[0]);
         g.mean(y)
     });
     for axis in 0..3 {
-        check("sum_axis", &[x.clone()], |g, v| {
+        check("sum_axis", std::slice::from_ref(&x), |g, v| {
             let y = g.sum_axis(v[0], axis);
             weighted_sum(g, y, 15)
         });
-        check("mean_axis", &[x.clone()], |g, v| {
+        check("mean_axis", std::slice::from_ref(&x), |g, v| {
             let y = g.mean_axis(v[0], axis);
             weighted_sum(g, y, 16)
         });
@@ -188,11 +180,11 @@ fn elementwise() {
         let y = g.mul(v[0], v[1]);
         weighted_sum(g, y, 18)
     });
-    check("scale", &[a.clone()], |g, v| {
+    check("scale", std::slice::from_ref(&a), |g, v| {
         let y = g.scale(v[0], -2.5);
         weighted_sum(g, y, 19)
     });
-    check("square", &[a.clone()], |g, v| {
+    check("square", std::slice::from_ref(&a), |g, v| {
         let y = g.square(v[0]);
         weighted_sum(g, y, 20)
     });
@@ -212,7 +204,7 @@ fn elementwise() {
 fn softmax_and_log_softmax() {
     let mut rng = Rng::new(10);
     let x = rng.tensor(&[2, 7], -3.0, 3.0);
-    check("softmax", &[x.clone()], |g, v| {
+    check("softmax", std::slice::from_ref(&x), |g, v| {
         let y = g.softmax(v[0]);
         weighted_sum(g, y, 23)
     });

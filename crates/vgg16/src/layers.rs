@@ -117,7 +117,7 @@ pub fn find(name: &str, with_classifier: bool) -> Result<usize, String> {
     if let Some(i) = available.iter().position(|l| l.name == name) {
         return Ok(i);
     }
-    if !with_classifier && DENSE_NAMES.contains(&name) || name == "flatten" && !with_classifier {
+    if !with_classifier && (DENSE_NAMES.contains(&name) || name == "flatten") {
         return Err(format!(
             "layer '{name}' is part of the classifier, and these weights have none (conv-only); \
              use weights with the classifier (see weights/README.md)"

@@ -119,7 +119,7 @@ impl WeightFile {
             let tensor = match view.dtype() {
                 Dtype::F32 => {
                     let start = data.as_ptr() as usize - map.as_ptr() as usize;
-                    if start % 4 == 0 && cfg!(target_endian = "little") {
+                    if start.is_multiple_of(4) && cfg!(target_endian = "little") {
                         Tensor::from_shared(
                             &shape,
                             Arc::new(MappedF32 {
@@ -205,7 +205,7 @@ pub fn save(
     }
     // serde_json's map keeps keys sorted, so the text is deterministic.
     let mut text = serde_json::to_string(&header).expect("JSON of strings and numbers");
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
     write_atomically_with(path, |f| {

@@ -944,11 +944,12 @@ fn demo(
         "block3_conv1",
         "block4_conv1",
     ] {
+        let channels = model.output_shape(model.layer_index(layer)?, 64, 64)?[0];
         let path = filters_command(
             &model,
             FiltersArgs {
                 layer,
-                filters: (0..64).collect(),
+                filters: (0..64.min(channels)).collect(),
                 size: Some(64),
                 steps: Some(steps),
                 step: None,
@@ -971,6 +972,7 @@ fn demo(
     let shared = Path::new("../shared/data/images/creative_commons_elephant.jpg");
     let (input, image_name, original) = match image {
         Some(p) => {
+            check_output(&dir.join("input.png"), &[p])?;
             let (orig, t) = preprocess::load_input(p, 224, Resize::Nearest, model.preprocessing)?;
             (t, p.display().to_string(), orig)
         }
@@ -1020,7 +1022,7 @@ fn demo(
     let note = match full {
         Some(full) => {
             let layer = full.layer_index("block5_conv3")?;
-            let result = gradcam::grad_cam(&full, &input, layer, None, Score::Logit)?;
+            let result = gradcam::grad_cam(full, &input, layer, None, Score::Logit)?;
             let (blended, heat) = render::overlay(&original, result.cams.data(), 14, 14);
             render::save_png(&dir.join("gradcam.png"), &blended)?;
             render::save_png(&dir.join("gradcam_heatmap.png"), &heat)?;

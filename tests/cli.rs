@@ -1,0 +1,414 @@
+//! Every `viz` command, run as a user runs it (the real binary), on the tiny synthetic VGG16 of
+//! tests/fixtures: exit status, files written, JSON shape.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+pub fn tiny() -> PathBuf {
+    repo().join("tests/fixtures/tiny_vgg16.safetensors")
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("viz-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn viz(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_viz"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run viz")
+}
+
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "viz failed: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    let text = ok(out);
+    serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
+}
+
+/// A 300x200 test photo: colour gradients.
+pub fn photo(dir: &Path) -> PathBuf {
+    let p = dir.join("photo.png");
+    image::RgbImage::from_fn(300, 200, |x, y| {
+        image::Rgb([x as u8, y as u8, (x + y) as u8])
+    })
+    .save(&p)
+    .unwrap();
+    p
+}
+
+fn png_size(p: &Path) -> (u32, u32) {
+    image::image_dimensions(p).unwrap()
+}
+
+#[test]
+fn summary() {
+    let dir = temp_dir("summary");
+    let text = ok(&viz(
+        &dir,
+        &["summary", "--weights", tiny().to_str().unwrap()],
+    ));
+    assert!(
+        text.contains("block5_conv3 (Conv2D)") && text.contains("predictions (Dense)"),
+        "{text}"
+    );
+    assert!(text.contains("Total params:"));
+}
+
+#[test]
+fn predict_json() {
+    let dir = temp_dir("predict");
+    let img = photo(&dir);
+    let v = json(&viz(
+        &dir,
+        &[
+            "predict",
+            img.to_str().unwrap(),
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--top",
+            "3",
+            "--json",
+        ],
+    ));
+    let preds = v["predictions"].as_array().unwrap();
+    assert_eq!(preds.len(), 3);
+    for p in preds {
+        assert!(p["class"].as_u64().unwrap() < 1000);
+        assert!(p["label"].is_string() && p["logit"].is_number());
+        let prob = p["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&prob));
+    }
+    assert!(preds[0]["probability"].as_f64() >= preds[1]["probability"].as_f64());
+    // Plain text too.
+    let text = ok(&viz(
+        &dir,
+        &[
+            "predict",
+            img.to_str().unwrap(),
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--resize",
+            "bilinear",
+        ],
+    ));
+    assert_eq!(text.lines().count(), 5);
+}
+
+#[test]
+fn gradcam_files_and_json() {
+    let dir = temp_dir("gradcam");
+    let img = photo(&dir);
+    let w = tiny();
+    let v = json(&viz(
+        &dir,
+        &[
+            "gradcam",
+            img.to_str().unwrap(),
+            "--weights",
+            w.to_str().unwrap(),
+            "--class",
+            "386",
+            "--out",
+            "cam.png",
+            "--heatmap",
+            "heat.png",
+            "--dump",
+            "cam.safetensors",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["class"], 386);
+    assert_eq!(v["label"], "African_elephant");
+    assert_eq!(v["layer"], "block5_conv3");
+    assert_eq!(v["score"], "logit");
+    assert!(v["gradcam_ms"].is_number() && v["predictions"].is_array());
+    assert_eq!(
+        png_size(&dir.join("cam.png")),
+        (300, 200),
+        "the overlay has the original's size"
+    );
+    assert_eq!(png_size(&dir.join("heat.png")), (300, 200));
+    let dump = vgg16::weights::WeightFile::load(&dir.join("cam.safetensors")).unwrap();
+    assert_eq!(dump.tensors["cam"].shape(), &[14, 14]);
+    assert_eq!(dump.tensors["activations"].shape(), &[1, 16, 14, 14]);
+    assert_eq!(dump.tensors["gradients"].shape(), &[1, 16, 14, 14]);
+    let cam = dump.tensors["cam"].data();
+    assert!(cam.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+
+    // Default output name, probability score, another layer.
+    let out = viz(
+        &dir,
+        &[
+            "gradcam",
+            img.to_str().unwrap(),
+            "--weights",
+            w.to_str().unwrap(),
+            "--score",
+            "probability",
+            "--layer",
+            "block4_conv3",
+        ],
+    );
+    ok(&out);
+    assert!(dir.join("photo_cam.png").is_file());
+}
+
+#[test]
+fn filters_single_grid_dump_and_init() {
+    let dir = temp_dir("filters");
+    let w = tiny();
+    let w = w.to_str().unwrap();
+    let v = json(&viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block2_conv1",
+            "--weights",
+            w,
+            "--filter",
+            "1",
+            "--size",
+            "40",
+            "--steps",
+            "3",
+            "--seed",
+            "5",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["seed"], 5);
+    assert_eq!(v["steps"], 3);
+    assert_eq!(png_size(&dir.join("block2_conv1_filter1.png")), (40, 40));
+
+    let v = json(&viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block2_conv1",
+            "--weights",
+            w,
+            "--filters",
+            "0..8",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "--dump",
+            "d.safetensors",
+            "--out",
+            "grid.png",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["filters"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        png_size(&dir.join("grid.png")),
+        (8 * 64 + 7 * 5, 64),
+        "8 tiles of 64 px in one row"
+    );
+    let dump = vgg16::weights::WeightFile::load(&dir.join("d.safetensors")).unwrap();
+    assert_eq!(dump.tensors["images"].shape(), &[8, 3, 64, 64]);
+    assert_eq!(dump.tensors["losses"].shape(), &[8, 2]);
+
+    // The same seed gives the same images; --init with the dumped images continues from them.
+    json(&viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block2_conv1",
+            "--weights",
+            w,
+            "--filters",
+            "0..8",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "--dump",
+            "d2.safetensors",
+            "--out",
+            "grid2.png",
+            "--json",
+        ],
+    ));
+    let again = vgg16::weights::WeightFile::load(&dir.join("d2.safetensors")).unwrap();
+    assert_eq!(
+        again.tensors["images"].data(),
+        dump.tensors["images"].data()
+    );
+    let mut init = std::collections::HashMap::new();
+    init.insert("image".to_string(), dump.tensors["images"].clone());
+    let tensors: Vec<(String, tensor::Tensor)> = init.into_iter().collect();
+    vgg16::weights::save(&dir.join("init.safetensors"), &tensors, &Default::default()).unwrap();
+    let v = json(&viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block2_conv1",
+            "--weights",
+            w,
+            "--filters",
+            "0..8",
+            "--steps",
+            "1",
+            "--init",
+            "init.safetensors",
+            "--out",
+            "grid3.png",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["size"], 64);
+
+    // The keras.io 2020 variant crops 25 px per side.
+    json(&viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block3_conv1",
+            "--weights",
+            w,
+            "--filter",
+            "0",
+            "--size",
+            "80",
+            "--steps",
+            "2",
+            "--variant",
+            "keras2020",
+            "--seed",
+            "0",
+            "--out",
+            "k.png",
+            "--json",
+        ],
+    ));
+    assert_eq!(png_size(&dir.join("k.png")), (30, 30));
+}
+
+#[test]
+fn activations_grid() {
+    let dir = temp_dir("activations");
+    let img = photo(&dir);
+    let out = viz(
+        &dir,
+        &[
+            "activations",
+            img.to_str().unwrap(),
+            "--layer",
+            "block1_conv1",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--out",
+            "a.png",
+            "--dump",
+            "a.safetensors",
+        ],
+    );
+    ok(&out);
+    // 4 channels of 224 px in one row, 2 px margins.
+    assert_eq!(png_size(&dir.join("a.png")), (4 * 224 + 3 * 2, 224));
+    let dump = vgg16::weights::WeightFile::load(&dir.join("a.safetensors")).unwrap();
+    assert_eq!(dump.tensors["activations"].shape(), &[1, 4, 224, 224]);
+}
+
+#[test]
+fn demo_writes_every_figure_and_an_index() {
+    let dir = temp_dir("demo");
+    let img = photo(&dir);
+    let out = viz(
+        &dir,
+        &[
+            "demo",
+            "--out",
+            "figs",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--image",
+            img.to_str().unwrap(),
+            "--steps",
+            "2",
+            "--quiet",
+        ],
+    );
+    ok(&out);
+    let figs = dir.join("figs");
+    for f in [
+        "block3_conv1_filter0.png",
+        "block1_conv1_grid.png",
+        "block4_conv1_grid.png",
+        "activations_block1_conv1.png",
+        "gradcam.png",
+        "index.html",
+    ] {
+        assert!(figs.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(figs.join("index.html")).unwrap();
+    assert!(html.contains("<img src=\"gradcam.png\"") && html.contains("Simonyan"));
+}
+
+#[test]
+fn bench_json_keys() {
+    let dir = temp_dir("bench");
+    let v = json(&viz(
+        &dir,
+        &[
+            "bench",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--runs",
+            "1",
+            "--json",
+        ],
+    ));
+    for key in [
+        "forward_224_ms",
+        "gradcam_224_ms",
+        "ascent_150_block3_conv1_40_ms",
+    ] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    assert!(v["threads"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn convert_torchvision_names_to_ours() {
+    let dir = temp_dir("convert");
+    let out = viz(
+        &dir,
+        &[
+            "convert",
+            "torchvision",
+            tiny().to_str().unwrap(),
+            "--out",
+            "copy.safetensors",
+        ],
+    );
+    ok(&out);
+    let a = vgg16::Vgg16::load(&dir.join("copy.safetensors")).unwrap();
+    assert!(a.has_classifier());
+}
