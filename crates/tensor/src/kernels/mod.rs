@@ -13,4 +13,4 @@ pub mod conv_direct;
 pub mod gemm;
 pub mod gemv;
 pub mod reference;
-pub(crate) mod simd;
+pub mod simd;
