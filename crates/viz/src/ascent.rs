@@ -168,6 +168,13 @@ pub fn run(
             record.push(s as f32);
         }
 
+        if !g.value(total).all_finite() {
+            return Err(Error::Invalid(format!(
+                "the loss became NaN or infinite at step {} of {}; the images overflowed (check --init, or use a smaller --step)",
+                step + 1,
+                config.steps
+            )));
+        }
         let grads = g.backward(total);
         let grad = grads.wrt(x);
         if !grad.all_finite() {
