@@ -36,6 +36,16 @@ pub enum Op {
         b: Option<Var>,
         geometry: ConvGeometry,
         packed: Option<Arc<PackedConv>>,
+        /// ReLU fused in: the output is `max(conv, 0)`.
+        relu: bool,
+    },
+    /// Frozen, packed convolution (+ ReLU when `relu`) computing one output channel per image:
+    /// `channels[i]` for image `i`. Output `[N, 1, H, W]`.
+    Conv2dSelected {
+        x: Var,
+        layer: Arc<PackedConv>,
+        channels: Arc<Vec<usize>>,
+        relu: bool,
     },
     /// `x[n, c, h, w] + b[c]`.
     BiasAdd { x: Var, b: Var },
@@ -191,7 +201,7 @@ impl Graph {
     /// plus `b` `[Cout]` when given.
     pub fn conv2d(&mut self, x: Var, w: Var, b: Option<Var>, geometry: ConvGeometry) -> Var {
         let bias = b.map(|b| self.value(b));
-        let y = ops::conv2d::forward(self.value(x), self.value(w), bias, geometry, None);
+        let y = ops::conv2d::forward(self.value(x), self.value(w), bias, geometry, None, false);
         let mut parents = vec![x, w];
         parents.extend(b);
         self.record(
@@ -202,6 +212,7 @@ impl Graph {
                 b,
                 geometry,
                 packed: None,
+                relu: false,
             },
             &parents,
         )
@@ -210,12 +221,24 @@ impl Graph {
     /// Convolution with frozen, pre-packed weights (the model's layers): no gradient is
     /// computed for the weights, only through them to `x`.
     pub fn conv2d_packed(&mut self, x: Var, layer: &Arc<PackedConv>) -> Var {
+        self.conv2d_packed_with(x, layer, false)
+    }
+
+    /// [`Graph::conv2d_packed`] followed by ReLU, fused into one op: one pass over memory
+    /// instead of two, and one value on the tape instead of two. Backward first applies ReLU's
+    /// backward (`dy * [y > 0]`), then the convolution's.
+    pub fn conv2d_packed_relu(&mut self, x: Var, layer: &Arc<PackedConv>) -> Var {
+        self.conv2d_packed_with(x, layer, true)
+    }
+
+    fn conv2d_packed_with(&mut self, x: Var, layer: &Arc<PackedConv>, relu: bool) -> Var {
         let y = ops::conv2d::forward(
             self.value(x),
             &layer.weight,
             Some(&layer.bias),
             layer.geometry,
             Some(layer),
+            relu,
         );
         let w = self.constant(layer.weight.clone());
         let b = self.constant(layer.bias.clone());
@@ -227,6 +250,29 @@ impl Graph {
                 b: Some(b),
                 geometry: layer.geometry,
                 packed: Some(layer.clone()),
+                relu,
+            },
+            &[x],
+        )
+    }
+
+    /// A frozen convolution (+ ReLU) that computes only channel `channels[i]` for image `i`:
+    /// output `[N, 1, H, W]`. See `ops::conv2d::forward_selected`.
+    pub fn conv2d_selected(
+        &mut self,
+        x: Var,
+        layer: &Arc<PackedConv>,
+        channels: &[usize],
+        relu: bool,
+    ) -> Var {
+        let y = ops::conv2d::forward_selected(self.value(x), layer, channels, relu);
+        self.record(
+            y,
+            Op::Conv2dSelected {
+                x,
+                layer: layer.clone(),
+                channels: Arc::new(channels.to_vec()),
+                relu,
             },
             &[x],
         )
@@ -378,7 +424,14 @@ impl Graph {
                     b,
                     geometry,
                     packed,
+                    relu,
                 } => {
+                    // A fused ReLU goes backward first: only positive outputs pass gradient.
+                    let dy = if *relu {
+                        ops::relu::backward(y, &dy)
+                    } else {
+                        dy
+                    };
                     let want_b = b.is_some_and(wants);
                     let g = ops::conv2d::backward(
                         self.value(*x),
@@ -397,6 +450,22 @@ impl Graph {
                     if let (Some(b), Some(db)) = (b, g.db) {
                         give(*b, db);
                     }
+                }
+                Op::Conv2dSelected {
+                    x,
+                    layer,
+                    channels,
+                    relu,
+                } => {
+                    let dy = if *relu {
+                        ops::relu::backward(y, &dy)
+                    } else {
+                        dy
+                    };
+                    give(
+                        *x,
+                        ops::conv2d::backward_selected(self.value(*x), layer, channels, &dy),
+                    );
                 }
                 Op::BiasAdd { x, b } => {
                     let (dx, db) = ops::bias_add::backward(&dy);

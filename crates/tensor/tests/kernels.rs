@@ -97,7 +97,7 @@ fn conv_other_kernel_sizes_through_the_op() {
             stride,
             pad: padding,
         };
-        let y = ops::conv2d::forward(&x, &w, None, geo, None);
+        let y = ops::conv2d::forward(&x, &w, None, geo, None, false);
         close(
             "op forward",
             y.data(),
@@ -186,7 +186,7 @@ fn results_do_not_depend_on_the_thread_count() {
     let fc_x = rng.tensor(&[1, 500], -1.0, 1.0);
     let run = || {
         let geo = ConvGeometry::SAME_3X3;
-        let y = ops::conv2d::forward(&x, &w, None, geo, None);
+        let y = ops::conv2d::forward(&x, &w, None, geo, None, false);
         let g = ops::conv2d::backward(&x, &w, &dy, geo, None, [true, true, true]);
         let f = ops::dense::forward(&fc_x, &fc_w, None);
         let fg = ops::dense::backward(&fc_x, &fc_w, &f, [true, true]);
@@ -203,4 +203,50 @@ fn results_do_not_depend_on_the_thread_count() {
     let one = with_threads(1, run);
     let three = with_threads(3, run);
     assert!(one == three, "results differ between 1 and 3 threads");
+}
+
+#[test]
+fn selected_channel_convolution_matches_the_full_one() {
+    use tensor::{Graph, PackedConv};
+    let mut rng = Rng::new(600);
+    let x = rng.tensor(&[3, 5, 7, 9], -1.0, 1.0);
+    let layer = PackedConv::new(
+        rng.tensor(&[6, 5, 3, 3], -1.0, 1.0),
+        rng.tensor(&[6], -0.5, 0.5),
+        ConvGeometry::SAME_3X3,
+    );
+    let channels = [4, 0, 4];
+    let dy = rng.tensor(&[3, 1, 7, 9], -1.0, 1.0);
+
+    // Full convolution + ReLU, then keep channel channels[i] of image i, weighted by dy.
+    let mut g = Graph::new();
+    let xv = g.input(x.clone());
+    let full = g.conv2d_packed_relu(xv, &layer);
+    let mut mask = vec![0.0; 3 * 6 * 63];
+    for (i, &c) in channels.iter().enumerate() {
+        mask[(i * 6 + c) * 63..(i * 6 + c + 1) * 63]
+            .copy_from_slice(&dy.data()[i * 63..(i + 1) * 63]);
+    }
+    let m = g.constant(Tensor::new(&[3, 6, 7, 9], mask));
+    let p = g.mul(full, m);
+    let loss = g.sum(p);
+    let want_dx = g.backward(loss).wrt(xv).clone();
+
+    let mut g2 = Graph::new();
+    let xv2 = g2.input(x);
+    let sel = g2.conv2d_selected(xv2, &layer, &channels, true);
+    for (i, &c) in channels.iter().enumerate() {
+        let got = &g2.value(sel).data()[i * 63..(i + 1) * 63];
+        let want = &g.value(full).data()[(i * 6 + c) * 63..(i * 6 + c + 1) * 63];
+        close("selected forward", got, want, 1e-6);
+    }
+    let d = g2.constant(dy);
+    let p2 = g2.mul(sel, d);
+    let loss2 = g2.sum(p2);
+    close(
+        "selected dx",
+        g2.backward(loss2).wrt(xv2).data(),
+        want_dx.data(),
+        1e-5,
+    );
 }

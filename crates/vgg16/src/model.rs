@@ -314,12 +314,58 @@ impl Vgg16 {
         Ok(h)
     }
 
+    /// The output of layer `last` (a convolution or pool), restricted to one channel per image:
+    /// channel `channels[i]` for image `i`, shape `[N, 1, H, W]`. The last convolution computes
+    /// only those channels, forward and backward (filter visualization needs nothing else).
+    pub fn forward_to_channels(
+        &self,
+        g: &mut Graph,
+        x: Var,
+        last: usize,
+        channels: &[usize],
+    ) -> Result<Var> {
+        self.check_input(g.value(x).shape(), last)?;
+        let layers = self.layers();
+        // The last convolution at or before `last`; only pools may follow it.
+        let conv_at = (0..=last)
+            .rev()
+            .find(|&i| matches!(layers[i].kind, LayerKind::Conv { .. }))
+            .ok_or_else(|| {
+                Error::Invalid(format!("no convolution up to '{}'", layers[last].name))
+            })?;
+        if layers[conv_at + 1..=last]
+            .iter()
+            .any(|l| l.kind != LayerKind::Pool)
+        {
+            return Err(Error::Invalid(format!(
+                "'{}' is not a convolution or pool layer",
+                layers[last].name
+            )));
+        }
+        let channel_count = self.output_shape(conv_at, 1 << 10, 1 << 10)?[0];
+        if let Some(&bad) = channels.iter().find(|&&c| c >= channel_count) {
+            return Err(Error::Invalid(format!(
+                "channel {bad} of a layer with {channel_count}"
+            )));
+        }
+        let h = if conv_at == 0 {
+            x
+        } else {
+            self.forward_to(g, x, conv_at - 1)?
+        };
+        let LayerKind::Conv { index } = layers[conv_at].kind else {
+            unreachable!()
+        };
+        let mut h = g.conv2d_selected(h, &self.convs[index], channels, true);
+        for _ in conv_at + 1..=last {
+            h = g.max_pool2x2(h);
+        }
+        Ok(h)
+    }
+
     fn layer_forward(&self, g: &mut Graph, h: Var, layer: &Layer) -> Var {
         match layer.kind {
-            LayerKind::Conv { index } => {
-                let y = g.conv2d_packed(h, &self.convs[index]);
-                g.relu(y)
-            }
+            LayerKind::Conv { index } => g.conv2d_packed_relu(h, &self.convs[index]),
             LayerKind::Pool => g.max_pool2x2(h),
             LayerKind::Flatten => g.flatten(h),
             LayerKind::Dense { index } => {

@@ -120,7 +120,7 @@ pub fn run(
     start: Tensor,
     mut on_step: impl FnMut(usize),
 ) -> Result<Ascent> {
-    let channels = validate(model, config)?;
+    validate(model, config)?;
     let b = config.filters.len();
     if start.shape() != [b, 3, config.size, config.size] {
         return Err(Error::Invalid(format!(
@@ -132,19 +132,20 @@ pub fn run(
     let shape = model.output_shape(config.layer, config.size, config.size)?;
     let (h, w) = (shape[1], shape[2]);
 
-    // The loss as a weighted sum: mask[b, k_b, i, j] = 1 / (number of positions) inside the
+    // The model computes only channel k_b of the layer for image b: `A` is `[B, 1, h, w]`.
+    // The loss as a weighted sum: mask[b, 0, i, j] = 1 / (number of positions) inside the
     // border, 0 elsewhere, so `sum(A * mask)` = sum over images of each image's mean.
     let border = config.variant.loss_border();
     let inner = (h - 2 * border) * (w - 2 * border);
-    let mut mask = vec![0.0; b * channels * h * w];
-    for (img, &f) in config.filters.iter().enumerate() {
+    let mut mask = vec![0.0; b * h * w];
+    for img in 0..b {
         for i in border..h - border {
             for j in border..w - border {
-                mask[((img * channels + f) * h + i) * w + j] = 1.0 / inner as f32;
+                mask[(img * h + i) * w + j] = 1.0 / inner as f32;
             }
         }
     }
-    let mask = Tensor::new(&[b, channels, h, w], mask);
+    let mask = Tensor::new(&[b, 1, h, w], mask);
 
     let mut images = start;
     let mut losses = vec![Vec::with_capacity(config.steps); b];
@@ -152,14 +153,14 @@ pub fn run(
     for step in 0..config.steps {
         let mut g = Graph::new();
         let x = g.input(images.clone());
-        let act = model.forward_to(&mut g, x, config.layer)?;
+        let act = model.forward_to_channels(&mut g, x, config.layer, &config.filters)?;
         let m = g.constant(mask.clone());
         let weighted = g.mul(act, m);
         let total = g.sum(weighted);
 
         // Each image's own loss, for the record.
         let wd = g.value(weighted).data();
-        let plane = channels * h * w;
+        let plane = h * w;
         for (img, record) in losses.iter_mut().enumerate() {
             let s: f64 = wd[img * plane..(img + 1) * plane]
                 .iter()

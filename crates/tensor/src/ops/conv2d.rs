@@ -102,21 +102,24 @@ fn conv_shape(x: &Tensor, w: &Tensor, g: ConvGeometry) -> ConvShape {
     }
 }
 
+/// The convolution, followed by ReLU when `relu` is set (fused into the kernel's store).
 pub fn forward(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     g: ConvGeometry,
     packed: Option<&PackedConv>,
+    relu: bool,
 ) -> Tensor {
     let s = conv_shape(x, w, g);
     let out_shape = [s.n, s.cout, s.ho(), s.wo()];
     let bias = b.map(|b| b.data());
     if !uses_fast_path(s.k, g) {
-        return Tensor::new(
-            &out_shape,
-            reference::conv2d_forward(s, x.data(), w.data(), bias),
-        );
+        let mut y = reference::conv2d_forward(s, x.data(), w.data(), bias);
+        if relu {
+            y.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        return Tensor::new(&out_shape, y);
     }
     let owned;
     let filters = match packed.and_then(|p| p.forward.as_ref()) {
@@ -126,8 +129,76 @@ pub fn forward(
             &owned
         }
     };
-    let y = conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, false);
+    let y = conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu);
     Tensor::new(&out_shape, y)
+}
+
+/// One output channel per image: image `i` of `x` (`[N, Cin, H, W]`) is convolved with filter
+/// `channels[i]` of `layer` only, giving `[N, 1, H', W']` (then ReLU when `relu`).
+///
+/// Filter visualization needs exactly this at its target layer: the loss of image `i` reads only
+/// channel `channels[i]`, so computing the other channels (forward) and sending zero gradients
+/// through them (backward) would be wasted work, a whole layer's worth.
+pub fn forward_selected(x: &Tensor, layer: &PackedConv, channels: &[usize], relu: bool) -> Tensor {
+    let s = conv_shape(x, &layer.weight, layer.geometry);
+    assert_eq!(channels.len(), s.n, "one channel per image");
+    assert!(
+        uses_fast_path(s.k, layer.geometry),
+        "selected-channel convolution needs stride 1"
+    );
+    let (ho, wo) = (s.ho(), s.wo());
+    let per_filter = s.cin * s.k * s.k;
+    let image_len = s.cin * s.h * s.w;
+    let mut out = Vec::with_capacity(s.n * ho * wo);
+    for (i, &c) in channels.iter().enumerate() {
+        assert!(c < s.cout, "channel {c} of {}", s.cout);
+        let filter = PackedFilters::for_forward(
+            &layer.weight.data()[c * per_filter..(c + 1) * per_filter],
+            1,
+            s.cin,
+            s.k,
+        );
+        let bias = [layer.bias.data()[c]];
+        let xi = &x.data()[i * image_len..(i + 1) * image_len];
+        out.extend(conv_direct::conv2d(
+            xi,
+            1,
+            s.h,
+            s.w,
+            &filter,
+            Some(&bias),
+            s.pad,
+            relu,
+        ));
+    }
+    Tensor::new(&[s.n, 1, ho, wo], out)
+}
+
+/// Backward of [`forward_selected`] with respect to `x` (the weights are frozen): image `i`'s
+/// gradient flows back through filter `channels[i]` alone.
+pub fn backward_selected(
+    x: &Tensor,
+    layer: &PackedConv,
+    channels: &[usize],
+    dy: &Tensor,
+) -> Tensor {
+    let s = conv_shape(x, &layer.weight, layer.geometry);
+    let (ho, wo) = (s.ho(), s.wo());
+    let per_filter = s.cin * s.k * s.k;
+    let mut dx = Vec::with_capacity(x.len());
+    for (i, &c) in channels.iter().enumerate() {
+        let flipped = PackedFilters::for_input_gradient(
+            &layer.weight.data()[c * per_filter..(c + 1) * per_filter],
+            1,
+            s.cin,
+            s.k,
+        );
+        let dyi = &dy.data()[i * ho * wo..(i + 1) * ho * wo];
+        dx.extend(conv_direct::conv2d_input_gradient(
+            dyi, 1, ho, wo, &flipped, s.pad,
+        ));
+    }
+    Tensor::new(x.shape(), dx)
 }
 
 /// The gradients a convolution hands back (each only when asked for).
