@@ -4,7 +4,17 @@ use std::time::Instant;
 use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::testing::Rng;
 
+extern "C" {
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
 fn main() {
+    if std::env::var("MALLOPT").is_ok() {
+        unsafe {
+            mallopt(-3, 1 << 30); // M_MMAP_THRESHOLD
+            mallopt(-1, 1 << 30); // M_TRIM_THRESHOLD
+        }
+    }
     let mut rng = Rng::new(0);
     for (c_in, c_out, hw) in [
         (64, 64, 224),
@@ -23,10 +33,34 @@ fn main() {
             std::hint::black_box(conv_direct::conv2d(x.data(), 1, hw, hw, &p, None, 1, false));
             best = best.min(t.elapsed().as_secs_f64());
         }
+        let wf = tensor::kernels::winograd::WinogradFilters::for_forward(w.data(), c_out, c_in);
+        let mut wbest = f64::MAX;
+        for _ in 0..5 {
+            let t = Instant::now();
+            std::hint::black_box(tensor::kernels::winograd::conv3x3(
+                x.data(),
+                1,
+                hw,
+                hw,
+                &wf,
+                None,
+                false,
+            ));
+            wbest = wbest.min(t.elapsed().as_secs_f64());
+        }
+        let a = conv_direct::conv2d(x.data(), 1, hw, hw, &p, None, 1, false);
+        let b = tensor::kernels::winograd::conv3x3(x.data(), 1, hw, hw, &wf, None, false);
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
         println!(
-            "{c_in}->{c_out} {hw}x{hw}: {:.2} ms, {:.1} GFLOP/s",
+            "{c_in}->{c_out} {hw}x{hw}: direct {:.2} ms ({:.1} GFLOP/s), winograd {:.2} ms ({:.1} effective), max diff {diff:.2e}",
             best * 1e3,
-            flop / best / 1e9
+            flop / best / 1e9,
+            wbest * 1e3,
+            flop / wbest / 1e9
         );
     }
 }

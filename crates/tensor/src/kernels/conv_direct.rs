@@ -45,7 +45,7 @@ pub const CO_BLOCK: usize = 4;
 /// SIMD vectors of output positions per register tile.
 pub const Q_VECS: usize = 3;
 /// Output positions per register tile.
-const TILE: usize = Q_VECS * LANES;
+pub(crate) const TILE: usize = Q_VECS * LANES;
 /// Tiles of output positions per parallel task (at most).
 const MAX_TILES_PER_TASK: usize = 16;
 /// Output channel blocks per parallel task (at most).
@@ -164,7 +164,7 @@ fn pad_planes(x: &[f32], planes: usize, lay: &Layout) -> Vec<f32> {
 }
 
 /// The accumulators of one register tile: `CO_BLOCK` output channels x `Q_VECS` vectors.
-type Accumulators = [[Vf; Q_VECS]; CO_BLOCK];
+pub(crate) type Accumulators = [[Vf; Q_VECS]; CO_BLOCK];
 
 /// One register tile: adds to `acc` the contributions of `channels` input channels to
 /// `CO_BLOCK` output channels x `TILE` positions starting at `x_tile`.
@@ -174,7 +174,7 @@ type Accumulators = [[Vf; Q_VECS]; CO_BLOCK];
 /// `channel_stride` floats such that every `x_tile + ci * channel_stride + tap_offset + TILE` is
 /// readable, and `w_block` to `channels * taps.len() * CO_BLOCK` packed weights.
 #[inline(always)]
-unsafe fn tile(
+pub(crate) unsafe fn tile(
     x_tile: *const f32,
     channel_stride: usize,
     channels: usize,

@@ -14,3 +14,4 @@ pub mod gemm;
 pub mod gemv;
 pub mod reference;
 pub mod simd;
+pub mod winograd;

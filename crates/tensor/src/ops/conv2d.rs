@@ -14,13 +14,15 @@
 //! - `dw[co, ci, ky, kx] = sum over n, oy, ox of dy[n, co, oy, ox] * x[n, ci, oy*s + ky - p, ...]`.
 //! - `db[co] = sum over n, oy, ox of dy[n, co, oy, ox]`.
 //!
-//! Stride-1 convolutions with `p < k` (all of VGG16's) run on the SIMD kernels; anything else
-//! runs on the reference kernels (correct, slow).
+//! Stride-1 convolutions with `p < k` run on the SIMD kernels: 3x3 padding-1 ones with at least
+//! `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but the first) on the Winograd kernel,
+//! the others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
 
 use std::sync::{Arc, OnceLock};
 
 use crate::kernels::conv_direct::{self, PackedFilters};
 use crate::kernels::reference::{self, ConvShape};
+use crate::kernels::winograd::{self, WinogradFilters};
 use crate::tensor::Tensor;
 
 /// Stride and zero padding of a convolution (the kernel size comes from the weights).
@@ -47,8 +49,20 @@ pub struct PackedConv {
     pub bias: Tensor,
     pub geometry: ConvGeometry,
     forward: Option<PackedFilters>,
-    /// Packed on first use: inference never needs it.
+    winograd_forward: Option<WinogradFilters>,
+    /// Packed on first use: inference never needs them.
     input_gradient: OnceLock<PackedFilters>,
+    winograd_input_gradient: OnceLock<WinogradFilters>,
+}
+
+/// Fewest input channels for which the Winograd kernel beats the direct one (below, the
+/// transforms cost more than the multiplications they save).
+pub const WINOGRAD_MIN_CHANNELS: usize = 16;
+
+/// Whether a convolution with `cin` input channels, kernel `k` and geometry `g` (and batch
+/// images of `h x w`) runs on the Winograd kernel.
+fn uses_winograd(cin: usize, k: usize, g: ConvGeometry) -> bool {
+    k == 3 && g.stride == 1 && g.padding == 1 && cin >= WINOGRAD_MIN_CHANNELS
 }
 
 impl PackedConv {
@@ -56,14 +70,25 @@ impl PackedConv {
         let [cout, cin, kh, kw] = weight.dims4();
         assert_eq!(kh, kw, "square kernels only");
         assert_eq!(bias.shape(), &[cout], "bias shape");
-        let forward = uses_fast_path(kh, geometry)
+        let forward = (uses_fast_path(kh, geometry) && !uses_winograd(cin, kh, geometry))
             .then(|| PackedFilters::for_forward(weight.data(), cout, cin, kh));
+        let winograd_forward = uses_winograd(cin, kh, geometry)
+            .then(|| WinogradFilters::for_forward(weight.data(), cout, cin));
         Arc::new(PackedConv {
             weight,
             bias,
             geometry,
             forward,
+            winograd_forward,
             input_gradient: OnceLock::new(),
+            winograd_input_gradient: OnceLock::new(),
+        })
+    }
+
+    fn winograd_input_gradient_filters(&self) -> &WinogradFilters {
+        self.winograd_input_gradient.get_or_init(|| {
+            let [cout, cin, _, _] = self.weight.dims4();
+            WinogradFilters::for_input_gradient(self.weight.data(), cout, cin)
         })
     }
 
@@ -119,6 +144,18 @@ pub fn forward(
         if relu {
             y.iter_mut().for_each(|v| *v = v.max(0.0));
         }
+        return Tensor::new(&out_shape, y);
+    }
+    if uses_winograd(s.cin, s.k, g) {
+        let owned;
+        let filters = match packed.and_then(|p| p.winograd_forward.as_ref()) {
+            Some(f) => f,
+            None => {
+                owned = WinogradFilters::for_forward(w.data(), s.cout, s.cin);
+                &owned
+            }
+        };
+        let y = winograd::conv3x3(x.data(), s.n, s.h, s.w, filters, bias, relu);
         return Tensor::new(&out_shape, y);
     }
     let owned;
@@ -220,7 +257,18 @@ pub fn backward(
     let s = conv_shape(x, w, g);
     let fast = uses_fast_path(s.k, g);
     let dx = want[0].then(|| {
-        let data = if fast {
+        // The input gradient is a convolution with `cout` input channels (see conv_direct).
+        let data = if uses_winograd(s.cout, s.k, g) {
+            let owned;
+            let flipped = match packed {
+                Some(p) => p.winograd_input_gradient_filters(),
+                None => {
+                    owned = WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin);
+                    &owned
+                }
+            };
+            winograd::conv3x3(dy.data(), s.n, s.h, s.w, flipped, None, false)
+        } else if fast {
             let owned;
             let flipped = match packed {
                 Some(p) => p.input_gradient_filters(),
