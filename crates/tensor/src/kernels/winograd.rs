@@ -178,12 +178,13 @@ pub fn conv3x3(
                     let d = &p[base..base + 3 * wp + 4];
                     let at = |k: usize, c: usize| d[k * wp + c];
                     // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of each row.
-                    let rows: [[f32; 4]; 4] = std::array::from_fn(|c| {
+                    // columns[c][a] = (Bᵀ d)[a][c].
+                    let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
                         let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
                         [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
                     });
                     for a in 0..4 {
-                        let (c0, c1, c2, c3) = (rows[0][a], rows[1][a], rows[2][a], rows[3][a]);
+                        let [c0, c1, c2, c3] = columns.map(|column| column[a]);
                         let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
                         for (b, &val) in t.iter().enumerate() {
                             // SAFETY: (a * 4 + b) * v_stride + ci * cols + j < 16 * v_stride.
