@@ -49,8 +49,20 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
 
 pub fn backward(x_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Tensor {
     let mut dx = vec![0.0; x_shape.iter().product()];
-    for (&i, &g) in argmax.iter().zip(dy.data()) {
-        dx[i as usize] += g;
+    let [h, w] = [x_shape[2], x_shape[3]];
+    let (plane_in, plane_out) = (h * w, (h / 2) * (w / 2));
+    if plane_in == 0 || plane_out == 0 {
+        return Tensor::new(x_shape, dx);
     }
+    // Each output's maximum lies in the same (image, channel) plane, so planes are independent.
+    dx.par_chunks_mut(plane_in)
+        .zip(argmax.par_chunks(plane_out).zip(dy.data().par_chunks(plane_out)))
+        .enumerate()
+        .for_each(|(plane, (dx, (arg, dy)))| {
+            let base = plane * plane_in;
+            for (&i, &g) in arg.iter().zip(dy) {
+                dx[i as usize - base] += g;
+            }
+        });
     Tensor::new(x_shape, dx)
 }
