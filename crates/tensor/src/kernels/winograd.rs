@@ -105,6 +105,12 @@ impl WinogradFilters {
     }
 }
 
+thread_local! {
+    /// Per-thread scratch buffers (transformed inputs V, products M), reused by every task that
+    /// runs on the thread: no allocation and no zeroing per task.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// Padding between the 16 ξ planes of the scratch buffers (see their use).
 const PLANE_PAD: usize = 80;
 
@@ -150,7 +156,10 @@ pub fn conv3x3(
     // Split output channels too when there are few (image, tile block) pairs.
     let groups = (8 / (n * tile_blocks)).clamp(1, co_blocks);
     let blocks_per_group = co_blocks.div_ceil(groups);
-    let mut out = vec![0.0f32; n * cout * h * w];
+    // Every element is written below (each output by exactly one task), so the buffer is not
+    // zeroed first.
+    let len = n * cout * h * w;
+    let mut out: Vec<f32> = Vec::with_capacity(len);
     let out_ptr = SendPtr(out.as_mut_ptr());
 
     (0..n * tile_blocks * groups)
@@ -167,106 +176,39 @@ pub fn conv3x3(
             // Each ξ plane is padded by PLANE_PAD floats: with a stride that is a multiple of 4 KiB,
             // the 16 planes written (and read) together would all fall in the same L1 cache set.
             let v_stride = cin * cols + PLANE_PAD;
-            let mut v = vec![0.0f32; 16 * v_stride];
-            let src = &padded[image * cin * plane..(image + 1) * cin * plane];
-            let v_ptr = v.as_mut_ptr();
-            for ci in 0..cin {
-                let p = &src[ci * plane..(ci + 1) * plane];
-                let (mut ty, mut tx) = (t0 / tw, t0 % tw);
-                for j in 0..count {
-                    let base = 2 * ty * wp + 2 * tx;
-                    let d = &p[base..base + 3 * wp + 4];
-                    let at = |k: usize, c: usize| d[k * wp + c];
-                    // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of each row.
-                    // columns[c][a] = (Bᵀ d)[a][c].
-                    let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
-                        let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
-                        [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
-                    });
-                    for a in 0..4 {
-                        let [c0, c1, c2, c3] = columns.map(|column| column[a]);
-                        let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
-                        for (b, &val) in t.iter().enumerate() {
-                            // SAFETY: (a * 4 + b) * v_stride + ci * cols + j < 16 * v_stride.
-                            unsafe { *v_ptr.add((a * 4 + b) * v_stride + ci * cols + j) = val };
-                        }
-                    }
-                    tx += 1;
-                    if tx == tw {
-                        (ty, tx) = (ty + 1, 0);
-                    }
-                }
-            }
-
-            // 2. The 16 products M[ξ] = U[ξ] V[ξ]: ξ outer, so V[ξ] (cin x cols, sized for L2) is
-            // reused by every output channel block while U[ξ] streams past once.
-            let first = group * blocks_per_group;
-            let last = ((group + 1) * blocks_per_group).min(co_blocks);
-            let nb = last - first;
-            let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
-            let m_stride = nb * CO_BLOCK * cols + PLANE_PAD;
-            let mut m = vec![0.0f32; 16 * m_stride];
-            let m_index = |xi: usize, cb: usize, r: usize, j: usize| {
-                xi * m_stride + ((cb - first) * CO_BLOCK + r) * cols + j
-            };
-            for xi in 0..16 {
-                let vx = &v[xi * v_stride..xi * v_stride + cin * cols];
-                let ux = filters.xi(xi);
-                for cb in first..last {
-                    let u = &ux[cb * cin * CO_BLOCK..(cb + 1) * cin * CO_BLOCK];
-                    for c0 in (0..cols).step_by(TILE) {
-                        // SAFETY: `vx` holds `cin` rows of `cols` floats and c0 + TILE <= cols;
-                        // `u` holds `cin * CO_BLOCK` weights.
-                        let acc =
-                            unsafe { tile(vx.as_ptr().add(c0), cols, cin, u.as_ptr(), &[0], zero) };
-                        for (r, row) in acc.iter().enumerate() {
-                            for (q, vec) in row.iter().enumerate() {
-                                // SAFETY: m_index(..) + LANES <= m.len().
-                                unsafe {
-                                    store(
-                                        m.as_mut_ptr().add(m_index(xi, cb, r, c0 + q * LANES)),
-                                        *vec,
-                                    )
-                                };
-                            }
+            SCRATCH.with(|scratch| {
+                let (v, m) = &mut *scratch.borrow_mut();
+                v.resize(16 * v_stride, 0.0);
+                if count < cols {
+                    // Columns past the last tile are read by the products: they must be zero.
+                    for xi in 0..16 {
+                        for ci in 0..cin {
+                            let start = xi * v_stride + ci * cols;
+                            v[start + count..start + cols].fill(0.0);
                         }
                     }
                 }
-            }
-
-            // 3. Output transform Y = Aᵀ M A, bias, ReLU, and the write into the output.
-            for cb in first..last {
-                let co0 = cb * CO_BLOCK;
-                for r in 0..CO_BLOCK.min(cout - co0) {
-                    let co = co0 + r;
-                    let b = bias.map_or(0.0, |b| b[co]);
+                let src = &padded[image * cin * plane..(image + 1) * cin * plane];
+                let v_ptr = v.as_mut_ptr();
+                for ci in 0..cin {
+                    let p = &src[ci * plane..(ci + 1) * plane];
                     let (mut ty, mut tx) = (t0 / tw, t0 % tw);
                     for j in 0..count {
-                        // SAFETY: m_index(..) < m.len() for every ξ < 16 and j < cols.
-                        let mm = |xi: usize| unsafe { *m.get_unchecked(m_index(xi, cb, r, j)) };
-                        // Aᵀ M: two rows of 4.
-                        let t0r: [f32; 4] = std::array::from_fn(|c| mm(c) + mm(4 + c) + mm(8 + c));
-                        let t1r: [f32; 4] =
-                            std::array::from_fn(|c| mm(4 + c) - mm(8 + c) - mm(12 + c));
-                        let y = [
-                            [t0r[0] + t0r[1] + t0r[2], t0r[1] - t0r[2] - t0r[3]],
-                            [t1r[0] + t1r[1] + t1r[2], t1r[1] - t1r[2] - t1r[3]],
-                        ];
-                        for (dy, yrow) in y.iter().enumerate() {
-                            let oy = 2 * ty + dy;
-                            if oy >= h {
-                                continue;
-                            }
-                            for (dx, &val) in yrow.iter().enumerate() {
-                                let ox = 2 * tx + dx;
-                                if ox < w {
-                                    let val = val + b;
-                                    let val = if relu { val.max(0.0) } else { val };
-                                    // SAFETY: in bounds; (image, co, oy, ox) belongs to this task.
-                                    unsafe {
-                                        *out_ptr.add(((image * cout + co) * h + oy) * w + ox) = val
-                                    };
-                                }
+                        let base = 2 * ty * wp + 2 * tx;
+                        let d = &p[base..base + 3 * wp + 4];
+                        let at = |k: usize, c: usize| d[k * wp + c];
+                        // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of each row.
+                        // columns[c][a] = (Bᵀ d)[a][c].
+                        let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
+                            let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
+                            [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+                        });
+                        for a in 0..4 {
+                            let [c0, c1, c2, c3] = columns.map(|column| column[a]);
+                            let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
+                            for (b, &val) in t.iter().enumerate() {
+                                // SAFETY: (a * 4 + b) * v_stride + ci * cols + j < 16 * v_stride.
+                                unsafe { *v_ptr.add((a * 4 + b) * v_stride + ci * cols + j) = val };
                             }
                         }
                         tx += 1;
@@ -275,7 +217,91 @@ pub fn conv3x3(
                         }
                     }
                 }
-            }
+
+                // 2. The 16 products M[ξ] = U[ξ] V[ξ]: ξ outer, so V[ξ] (cin x cols, sized for L2) is
+                // reused by every output channel block while U[ξ] streams past once.
+                let first = group * blocks_per_group;
+                let last = ((group + 1) * blocks_per_group).min(co_blocks);
+                let nb = last - first;
+                let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
+                let m_stride = nb * CO_BLOCK * cols + PLANE_PAD;
+                m.resize(16 * m_stride, 0.0);
+                let m_index = |xi: usize, cb: usize, r: usize, j: usize| {
+                    xi * m_stride + ((cb - first) * CO_BLOCK + r) * cols + j
+                };
+                for xi in 0..16 {
+                    let vx = &v[xi * v_stride..xi * v_stride + cin * cols];
+                    let ux = filters.xi(xi);
+                    for cb in first..last {
+                        let u = &ux[cb * cin * CO_BLOCK..(cb + 1) * cin * CO_BLOCK];
+                        for c0 in (0..cols).step_by(TILE) {
+                            // SAFETY: `vx` holds `cin` rows of `cols` floats and c0 + TILE <= cols;
+                            // `u` holds `cin * CO_BLOCK` weights.
+                            let acc = unsafe {
+                                tile(vx.as_ptr().add(c0), cols, cin, u.as_ptr(), &[0], zero)
+                            };
+                            for (r, row) in acc.iter().enumerate() {
+                                for (q, vec) in row.iter().enumerate() {
+                                    // SAFETY: m_index(..) + LANES <= m.len().
+                                    unsafe {
+                                        store(
+                                            m.as_mut_ptr().add(m_index(xi, cb, r, c0 + q * LANES)),
+                                            *vec,
+                                        )
+                                    };
+                                }
+                            }
+                        }
+                    }
+                }
+
+                // 3. Output transform Y = Aᵀ M A, bias, ReLU, and the write into the output.
+                for cb in first..last {
+                    let co0 = cb * CO_BLOCK;
+                    for r in 0..CO_BLOCK.min(cout - co0) {
+                        let co = co0 + r;
+                        let b = bias.map_or(0.0, |b| b[co]);
+                        let (mut ty, mut tx) = (t0 / tw, t0 % tw);
+                        for j in 0..count {
+                            // SAFETY: m_index(..) < m.len() for every ξ < 16 and j < cols.
+                            let mm = |xi: usize| unsafe { *m.get_unchecked(m_index(xi, cb, r, j)) };
+                            // Aᵀ M: two rows of 4.
+                            let t0r: [f32; 4] =
+                                std::array::from_fn(|c| mm(c) + mm(4 + c) + mm(8 + c));
+                            let t1r: [f32; 4] =
+                                std::array::from_fn(|c| mm(4 + c) - mm(8 + c) - mm(12 + c));
+                            let y = [
+                                [t0r[0] + t0r[1] + t0r[2], t0r[1] - t0r[2] - t0r[3]],
+                                [t1r[0] + t1r[1] + t1r[2], t1r[1] - t1r[2] - t1r[3]],
+                            ];
+                            for (dy, yrow) in y.iter().enumerate() {
+                                let oy = 2 * ty + dy;
+                                if oy >= h {
+                                    continue;
+                                }
+                                for (dx, &val) in yrow.iter().enumerate() {
+                                    let ox = 2 * tx + dx;
+                                    if ox < w {
+                                        let val = val + b;
+                                        let val = if relu { val.max(0.0) } else { val };
+                                        // SAFETY: in bounds; (image, co, oy, ox) belongs to this task.
+                                        unsafe {
+                                            *out_ptr.add(((image * cout + co) * h + oy) * w + ox) =
+                                                val
+                                        };
+                                    }
+                                }
+                            }
+                            tx += 1;
+                            if tx == tw {
+                                (ty, tx) = (ty + 1, 0);
+                            }
+                        }
+                    }
+                }
+            });
         });
+    // SAFETY: every one of the `len` outputs was written above.
+    unsafe { out.set_len(len) };
     out
 }

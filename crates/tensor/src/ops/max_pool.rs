@@ -56,7 +56,11 @@ pub fn backward(x_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Tensor {
     }
     // Each output's maximum lies in the same (image, channel) plane, so planes are independent.
     dx.par_chunks_mut(plane_in)
-        .zip(argmax.par_chunks(plane_out).zip(dy.data().par_chunks(plane_out)))
+        .zip(
+            argmax
+                .par_chunks(plane_out)
+                .zip(dy.data().par_chunks(plane_out)),
+        )
         .enumerate()
         .for_each(|(plane, (dx, (arg, dy)))| {
             let base = plane * plane_in;
