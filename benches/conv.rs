@@ -1,8 +1,11 @@
 //! Criterion benches of the kernels at VGG16's layer shapes: convolution forward and input
-//! gradient at 224 px (classification, Grad-CAM) and 150 px (filter visualization), and the
-//! batch-1 dense layers. Throughput is reported in FLOP (2 per multiply-add), so criterion's
-//! "elem/s" reads as FLOP/s. After the criterion runs, a table gives GFLOP/s and the fraction of
-//! this machine's FMA peak (measured here, on all threads rayon uses).
+//! gradient at 224 px (classification, Grad-CAM) and 150 px (filter visualization), as the engine
+//! runs them (`ops::conv2d`, which picks the Winograd kernel for all but the first layer), and the
+//! batch-1 dense layers. Throughput is reported in the FLOP of a direct convolution (2 per
+//! multiply-add), so criterion's "elem/s" reads as effective FLOP/s (Winograd does 2.25x fewer
+//! multiplications, so its effective rate can pass the FMA peak). After the criterion runs, a
+//! table gives GFLOP/s and the fraction of this machine's FMA peak (measured here, on all threads
+//! rayon uses) for the direct kernel and for the engine's choice.
 //!
 //! `cargo bench -p tensor --bench conv` (add `-- forward` etc. to filter).
 
@@ -13,6 +16,7 @@ use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::kernels::gemv;
 use tensor::kernels::simd::{Vf, LANES};
 use tensor::testing::Rng;
+use tensor::{ConvGeometry, PackedConv, Tensor};
 
 /// (layer names, cin, cout) of the distinct conv shapes, and the spatial size divisor (1 = input size).
 const CONVS: [(&str, usize, usize, usize); 9] = [
@@ -29,8 +33,9 @@ const CONVS: [(&str, usize, usize, usize); 9] = [
 
 struct Case {
     name: String,
-    input: Vec<f32>,
-    grad: Vec<f32>,
+    input: Tensor,
+    grad: Tensor,
+    layer: std::sync::Arc<PackedConv>,
     forward: PackedFilters,
     backward: PackedFilters,
     hw: usize,
@@ -46,8 +51,9 @@ fn cases() -> Vec<Case> {
             let w = rng.tensor(&[cout, cin, 3, 3], -0.1, 0.1);
             out.push(Case {
                 name: format!("{name} {hw}x{hw} ({cin}->{cout})"),
-                input: rng.tensor(&[1, cin, hw, hw], -1.0, 1.0).into_vec(),
-                grad: rng.tensor(&[1, cout, hw, hw], -1.0, 1.0).into_vec(),
+                input: rng.tensor(&[1, cin, hw, hw], -1.0, 1.0),
+                grad: rng.tensor(&[1, cout, hw, hw], -1.0, 1.0),
+                layer: PackedConv::new(w.clone(), Tensor::zeros(&[cout]), ConvGeometry::SAME_3X3),
                 forward: PackedFilters::for_forward(w.data(), cout, cin, 3),
                 backward: PackedFilters::for_input_gradient(w.data(), cout, cin, 3),
                 hw,
@@ -68,7 +74,7 @@ fn conv_benches(c: &mut Criterion) {
         for case in cases() {
             group.throughput(Throughput::Elements(case.flop as u64));
             group.bench_function(BenchmarkId::from_parameter(&case.name), |b| {
-                b.iter(|| run(&case, is_forward));
+                b.iter(|| run_engine(&case, is_forward));
             });
         }
         group.finish();

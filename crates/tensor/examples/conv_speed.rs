@@ -1,20 +1,10 @@
-//! Quick timing of the direct convolution at a few VGG16 shapes (the criterion benches in
+//! Quick timing of the direct and Winograd convolutions at a few VGG16 shapes (the criterion benches in
 //! benches/ are the real measurement; this is for a fast look while developing).
 use std::time::Instant;
 use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::testing::Rng;
 
-extern "C" {
-    fn mallopt(param: i32, value: i32) -> i32;
-}
-
 fn main() {
-    if std::env::var("MALLOPT").is_ok() {
-        unsafe {
-            mallopt(-3, 1 << 30); // M_MMAP_THRESHOLD
-            mallopt(-1, 1 << 30); // M_TRIM_THRESHOLD
-        }
-    }
     let mut rng = Rng::new(0);
     for (c_in, c_out, hw) in [
         (64, 64, 224),

@@ -193,25 +193,66 @@ pub fn conv3x3(
                 for ci in 0..cin {
                     let p = &src[ci * plane..(ci + 1) * plane];
                     let (mut ty, mut tx) = (t0 / tw, t0 % tw);
-                    for j in 0..count {
+                    let mut j = 0;
+                    while j < count {
                         let base = 2 * ty * wp + 2 * tx;
-                        let d = &p[base..base + 3 * wp + 4];
-                        let at = |k: usize, c: usize| d[k * wp + c];
-                        // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of each row.
-                        // columns[c][a] = (Bᵀ d)[a][c].
-                        let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
-                            let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
-                            [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
-                        });
-                        for a in 0..4 {
-                            let [c0, c1, c2, c3] = columns.map(|column| column[a]);
-                            let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
-                            for (b, &val) in t.iter().enumerate() {
-                                // SAFETY: (a * 4 + b) * v_stride + ci * cols + j < 16 * v_stride.
-                                unsafe { *v_ptr.add((a * 4 + b) * v_stride + ci * cols + j) = val };
+                        // SAFETY (both paths): the stores go to (a * 4 + b) * v_stride + ci * cols
+                        // + j.. with j + width <= cols, inside the 16 * v_stride buffer.
+                        if (tw - tx).min(count - j) >= LANES {
+                            // LANES tiles of one tile row at once: combine the 4 input rows over
+                            // the 2 * LANES + 2 columns they cover (contiguous, vectorisable),
+                            // then the columns of each tile (stride 2) into one vector per ξ.
+                            let mut bt_d = [[0.0f32; 2 * LANES + 2]; 4];
+                            for c in 0..2 * LANES + 2 {
+                                let (d0, d1, d2, d3) = (
+                                    p[base + c],
+                                    p[base + wp + c],
+                                    p[base + 2 * wp + c],
+                                    p[base + 3 * wp + c],
+                                );
+                                bt_d[0][c] = d0 - d2;
+                                bt_d[1][c] = d1 + d2;
+                                bt_d[2][c] = d2 - d1;
+                                bt_d[3][c] = d1 - d3;
                             }
+                            for (a, row) in bt_d.iter().enumerate() {
+                                let col = |shift: usize| {
+                                    Vf::new(std::array::from_fn(|i| row[2 * i + shift]))
+                                };
+                                let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
+                                let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
+                                for (b, &val) in t.iter().enumerate() {
+                                    unsafe {
+                                        store(
+                                            v_ptr.add((a * 4 + b) * v_stride + ci * cols + j),
+                                            val,
+                                        )
+                                    };
+                                }
+                            }
+                            j += LANES;
+                            tx += LANES;
+                        } else {
+                            let d = &p[base..base + 3 * wp + 4];
+                            let at = |k: usize, c: usize| d[k * wp + c];
+                            // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of
+                            // each row. columns[c][a] = (Bᵀ d)[a][c].
+                            let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
+                                let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
+                                [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+                            });
+                            for a in 0..4 {
+                                let [c0, c1, c2, c3] = columns.map(|column| column[a]);
+                                let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
+                                for (b, &val) in t.iter().enumerate() {
+                                    unsafe {
+                                        *v_ptr.add((a * 4 + b) * v_stride + ci * cols + j) = val
+                                    };
+                                }
+                            }
+                            j += 1;
+                            tx += 1;
                         }
-                        tx += 1;
                         if tx == tw {
                             (ty, tx) = (ty + 1, 0);
                         }
