@@ -81,10 +81,11 @@ fn conv_benches(c: &mut Criterion) {
     }
 }
 
-fn run(case: &Case, forward: bool) -> Vec<f32> {
+/// The direct kernel alone.
+fn run_direct(case: &Case, forward: bool) -> Vec<f32> {
     if forward {
         conv_direct::conv2d(
-            &case.input,
+            case.input.data(),
             1,
             case.hw,
             case.hw,
@@ -94,7 +95,32 @@ fn run(case: &Case, forward: bool) -> Vec<f32> {
             false,
         )
     } else {
-        conv_direct::conv2d_input_gradient(&case.grad, 1, case.hw, case.hw, &case.backward, 1)
+        conv_direct::conv2d_input_gradient(case.grad.data(), 1, case.hw, case.hw, &case.backward, 1)
+    }
+}
+
+/// What the engine runs for this layer (Winograd where it pays).
+fn run_engine(case: &Case, forward: bool) -> Tensor {
+    let l = &case.layer;
+    if forward {
+        tensor::ops::conv2d::forward(
+            &case.input,
+            &l.weight,
+            Some(&l.bias),
+            l.geometry,
+            Some(l),
+            false,
+        )
+    } else {
+        let g = tensor::ops::conv2d::backward(
+            &case.input,
+            &l.weight,
+            &case.grad,
+            l.geometry,
+            Some(l),
+            [true, false, false],
+        );
+        g.dx.expect("dx")
     }
 }
 
@@ -155,27 +181,41 @@ fn summary() {
         "\nFMA peak on {} threads: {peak:.0} GFLOP/s (FMA loop, {LANES} lanes)",
         rayon::current_num_threads()
     );
+    println!("GFLOP/s counted as a direct convolution's FLOP; 'engine' = Winograd for all but block1_conv1");
     println!(
-        "{:<42} {:>12} {:>8} {:>12} {:>8}",
-        "conv layer", "fwd GFLOP/s", "% peak", "dx GFLOP/s", "% peak"
+        "{:<38} {:>10} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>7}",
+        "conv layer",
+        "direct fwd",
+        "% peak",
+        "direct dx",
+        "% peak",
+        "engine fwd",
+        "% peak",
+        "engine dx",
+        "% peak"
     );
+    let best = |f: &dyn Fn()| {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
     for case in cases() {
-        let best = |forward: bool| {
-            (0..5)
-                .map(|_| {
-                    let t = Instant::now();
-                    std::hint::black_box(run(&case, forward));
-                    t.elapsed().as_secs_f64()
-                })
-                .fold(f64::MAX, f64::min)
-        };
-        let (f, b) = (case.flop / best(true) / 1e9, case.flop / best(false) / 1e9);
-        println!(
-            "{:<42} {f:>12.1} {:>7.0}% {b:>12.1} {:>7.0}%",
-            case.name,
-            100.0 * f / peak,
-            100.0 * b / peak
-        );
+        let rates = [
+            best(&|| drop(std::hint::black_box(run_direct(&case, true)))),
+            best(&|| drop(std::hint::black_box(run_direct(&case, false)))),
+            best(&|| drop(std::hint::black_box(run_engine(&case, true)))),
+            best(&|| drop(std::hint::black_box(run_engine(&case, false)))),
+        ]
+        .map(|t| case.flop / t / 1e9);
+        print!("{:<38}", case.name);
+        for r in rates {
+            print!(" {r:>10.1} {:>6.0}%", 100.0 * r / peak);
+        }
+        println!();
     }
 }
 
