@@ -40,7 +40,9 @@ impl ConvGeometry {
     };
 }
 
-/// A convolution layer's frozen weights, packed once for the fast kernels.
+/// A convolution layer's frozen weights, packed for the fast kernels. Each packing is made once,
+/// the first time a kernel needs it (inference never needs the input-gradient ones, and which
+/// forward kernel runs depends on the image size), and reused from then on.
 #[derive(Debug)]
 pub struct PackedConv {
     /// `[cout, cin, k, k]`.
@@ -48,9 +50,8 @@ pub struct PackedConv {
     /// `[cout]`.
     pub bias: Tensor,
     pub geometry: ConvGeometry,
-    forward: Option<PackedFilters>,
-    winograd_forward: Option<WinogradFilters>,
-    /// Packed on first use: inference never needs them.
+    forward: OnceLock<PackedFilters>,
+    winograd_forward: OnceLock<WinogradFilters>,
     input_gradient: OnceLock<PackedFilters>,
     winograd_input_gradient: OnceLock<WinogradFilters>,
 }
@@ -58,30 +59,48 @@ pub struct PackedConv {
 /// Fewest input channels for which the Winograd kernel beats the direct one (below, the
 /// transforms cost more than the multiplications they save).
 pub const WINOGRAD_MIN_CHANNELS: usize = 16;
+/// Fewest 2x2 output tiles per image for which the Winograd kernel beats the direct one (below,
+/// its blocks of tiles are mostly padding; measured with `cargo bench -p tensor`: 18x18 images
+/// gain, 14x14 ones lose).
+pub const WINOGRAD_MIN_TILES: usize = 64;
 
-/// Whether a convolution with `cin` input channels, kernel `k` and geometry `g` (and batch
-/// images of `h x w`) runs on the Winograd kernel.
-fn uses_winograd(cin: usize, k: usize, g: ConvGeometry) -> bool {
-    k == 3 && g.stride == 1 && g.padding == 1 && cin >= WINOGRAD_MIN_CHANNELS
+/// Whether a convolution with `cin` input channels, kernel `k` and geometry `g`, on `h x w`
+/// images, runs on the Winograd kernel.
+fn uses_winograd(cin: usize, k: usize, g: ConvGeometry, h: usize, w: usize) -> bool {
+    k == 3
+        && g.stride == 1
+        && g.padding == 1
+        && cin >= WINOGRAD_MIN_CHANNELS
+        && h.div_ceil(2) * w.div_ceil(2) >= WINOGRAD_MIN_TILES
 }
 
 impl PackedConv {
     pub fn new(weight: Tensor, bias: Tensor, geometry: ConvGeometry) -> Arc<PackedConv> {
-        let [cout, cin, kh, kw] = weight.dims4();
+        let [cout, _, kh, kw] = weight.dims4();
         assert_eq!(kh, kw, "square kernels only");
         assert_eq!(bias.shape(), &[cout], "bias shape");
-        let forward = (uses_fast_path(kh, geometry) && !uses_winograd(cin, kh, geometry))
-            .then(|| PackedFilters::for_forward(weight.data(), cout, cin, kh));
-        let winograd_forward = uses_winograd(cin, kh, geometry)
-            .then(|| WinogradFilters::for_forward(weight.data(), cout, cin));
         Arc::new(PackedConv {
             weight,
             bias,
             geometry,
-            forward,
-            winograd_forward,
+            forward: OnceLock::new(),
+            winograd_forward: OnceLock::new(),
             input_gradient: OnceLock::new(),
             winograd_input_gradient: OnceLock::new(),
+        })
+    }
+
+    fn forward_filters(&self) -> &PackedFilters {
+        self.forward.get_or_init(|| {
+            let [cout, cin, k, _] = self.weight.dims4();
+            PackedFilters::for_forward(self.weight.data(), cout, cin, k)
+        })
+    }
+
+    fn winograd_forward_filters(&self) -> &WinogradFilters {
+        self.winograd_forward.get_or_init(|| {
+            let [cout, cin, _, _] = self.weight.dims4();
+            WinogradFilters::for_forward(self.weight.data(), cout, cin)
         })
     }
 
@@ -146,10 +165,10 @@ pub fn forward(
         }
         return Tensor::new(&out_shape, y);
     }
-    if uses_winograd(s.cin, s.k, g) {
+    if uses_winograd(s.cin, s.k, g, s.h, s.w) {
         let owned;
-        let filters = match packed.and_then(|p| p.winograd_forward.as_ref()) {
-            Some(f) => f,
+        let filters = match packed {
+            Some(p) => p.winograd_forward_filters(),
             None => {
                 owned = WinogradFilters::for_forward(w.data(), s.cout, s.cin);
                 &owned
@@ -159,8 +178,8 @@ pub fn forward(
         return Tensor::new(&out_shape, y);
     }
     let owned;
-    let filters = match packed.and_then(|p| p.forward.as_ref()) {
-        Some(f) => f,
+    let filters = match packed {
+        Some(p) => p.forward_filters(),
         None => {
             owned = PackedFilters::for_forward(w.data(), s.cout, s.cin, s.k);
             &owned
@@ -258,7 +277,7 @@ pub fn backward(
     let fast = uses_fast_path(s.k, g);
     let dx = want[0].then(|| {
         // The input gradient is a convolution with `cout` input channels (see conv_direct).
-        let data = if uses_winograd(s.cout, s.k, g) {
+        let data = if uses_winograd(s.cout, s.k, g, s.h, s.w) {
             let owned;
             let flipped = match packed {
                 Some(p) => p.winograd_input_gradient_filters(),
