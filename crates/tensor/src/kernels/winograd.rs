@@ -31,7 +31,7 @@
 use rayon::prelude::*;
 
 use super::conv_direct::{tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
-use super::simd::{store, SendPtr, Vf, LANES};
+use super::simd::{load, store, SendPtr, Vf, LANES};
 
 /// Transformed 3x3 filters: for each of the 16 positions ξ of the 4x4 transformed tile, the
 /// matrix `U[ξ]` (`cout x cin`) packed like the direct kernel's weights (`[cout / CO_BLOCK][cin]
@@ -303,39 +303,52 @@ pub fn conv3x3(
                         let co = co0 + r;
                         let b = bias.map_or(0.0, |b| b[co]);
                         let (mut ty, mut tx) = (t0 / tw, t0 % tw);
-                        for j in 0..count {
-                            // SAFETY: m_index(..) < m.len() for every ξ < 16 and j < cols.
-                            let mm = |xi: usize| unsafe { *m.get_unchecked(m_index(xi, cb, r, j)) };
-                            // Aᵀ M: two rows of 4.
-                            let t0r: [f32; 4] =
-                                std::array::from_fn(|c| mm(c) + mm(4 + c) + mm(8 + c));
-                            let t1r: [f32; 4] =
-                                std::array::from_fn(|c| mm(4 + c) - mm(8 + c) - mm(12 + c));
+                        // LANES tiles at a time: M[ξ] is contiguous over tiles, so the transform
+                        // is vector arithmetic; the 2x2 results are then written tile by tile.
+                        for j0 in (0..count).step_by(LANES) {
+                            // SAFETY: m_index(ξ, cb, r, j0) + LANES <= m.len(), as j0 + LANES <= cols.
+                            let mv =
+                                |xi: usize| unsafe { load(m.as_ptr().add(m_index(xi, cb, r, j0))) };
+                            // Aᵀ M: two rows of 4; then (Aᵀ M) A: two columns.
+                            let t0r: [Vf; 4] =
+                                std::array::from_fn(|c| mv(c) + mv(4 + c) + mv(8 + c));
+                            let t1r: [Vf; 4] =
+                                std::array::from_fn(|c| mv(4 + c) - mv(8 + c) - mv(12 + c));
+                            let bv = Vf::splat(b);
+                            let finish = |v: Vf| {
+                                let v = v + bv;
+                                (if relu { v.max(Vf::splat(0.0)) } else { v }).to_array()
+                            };
                             let y = [
-                                [t0r[0] + t0r[1] + t0r[2], t0r[1] - t0r[2] - t0r[3]],
-                                [t1r[0] + t1r[1] + t1r[2], t1r[1] - t1r[2] - t1r[3]],
+                                [
+                                    finish(t0r[0] + t0r[1] + t0r[2]),
+                                    finish(t0r[1] - t0r[2] - t0r[3]),
+                                ],
+                                [
+                                    finish(t1r[0] + t1r[1] + t1r[2]),
+                                    finish(t1r[1] - t1r[2] - t1r[3]),
+                                ],
                             ];
-                            for (dy, yrow) in y.iter().enumerate() {
-                                let oy = 2 * ty + dy;
-                                if oy >= h {
-                                    continue;
-                                }
-                                for (dx, &val) in yrow.iter().enumerate() {
-                                    let ox = 2 * tx + dx;
-                                    if ox < w {
-                                        let val = val + b;
-                                        let val = if relu { val.max(0.0) } else { val };
-                                        // SAFETY: in bounds; (image, co, oy, ox) belongs to this task.
-                                        unsafe {
-                                            *out_ptr.add(((image * cout + co) * h + oy) * w + ox) =
-                                                val
-                                        };
+                            for i in 0..LANES.min(count - j0) {
+                                for (dy, yrow) in y.iter().enumerate() {
+                                    let oy = 2 * ty + dy;
+                                    if oy >= h {
+                                        continue;
+                                    }
+                                    for (dx, lanes) in yrow.iter().enumerate() {
+                                        let ox = 2 * tx + dx;
+                                        if ox < w {
+                                            let index = ((image * cout + co) * h + oy) * w + ox;
+                                            // SAFETY: in bounds; (image, co, oy, ox) belongs to
+                                            // this task alone.
+                                            unsafe { *out_ptr.add(index) = lanes[i] };
+                                        }
                                     }
                                 }
-                            }
-                            tx += 1;
-                            if tx == tw {
-                                (ty, tx) = (ty + 1, 0);
+                                tx += 1;
+                                if tx == tw {
+                                    (ty, tx) = (ty + 1, 0);
+                                }
                             }
                         }
                     }
