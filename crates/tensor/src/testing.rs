@@ -79,3 +79,15 @@ pub fn gradient_check(
     }
     worst
 }
+
+/// Asserts that two tensors have the same shape and agree to `tol` relative to the larger of 1
+/// and the largest magnitude in `want`: `|got - want| <= tol * max(1, max |want|)`.
+pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    let scale = want.data().iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let err = got.max_abs_diff(want);
+    assert!(
+        err <= tol * scale,
+        "{what}: max difference {err} (scale {scale})"
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use tensor::testing::assert_close;
 use tensor::{ConvGeometry, Graph, Tensor, Var};
 
 fn fixtures() -> HashMap<String, Tensor> {
@@ -46,17 +47,6 @@ impl Case {
     fn has(&self, name: &str) -> bool {
         self.all.contains_key(&format!("{}.{name}", self.prefix))
     }
-}
-
-/// Relative-to-scale comparison: |a - b| <= tol * max(1, max |b|).
-fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.data().iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    let err = got.max_abs_diff(want);
-    assert!(
-        err <= tol * scale,
-        "{what}: max difference {err} (scale {scale})"
-    );
 }
 
 /// `sum(y * dy)` so that backward seeds `y` with `dy`.

@@ -66,30 +66,8 @@ pub struct OnnxTensor {
 /// A tensor in the project's format: (name such as `block1_conv1.weight`, dims, row-major data).
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
-/// Keras layer names of the 13 convolutions, in order: block1_conv1, block1_conv2, block2_conv1,
-/// ... block5_conv3.
-pub const CONV_LAYERS: [&str; 13] = [
-    "block1_conv1",
-    "block1_conv2",
-    "block2_conv1",
-    "block2_conv2",
-    "block3_conv1",
-    "block3_conv2",
-    "block3_conv3",
-    "block4_conv1",
-    "block4_conv2",
-    "block4_conv3",
-    "block5_conv1",
-    "block5_conv2",
-    "block5_conv3",
-];
-
-/// Input channels of the 13 VGG16 convolutions, in [`CONV_LAYERS`] order.
-const VGG16_CIN: [usize; 13] = [3, 64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512];
-/// Output channels of the 13 VGG16 convolutions, in [`CONV_LAYERS`] order.
-const VGG16_COUT: [usize; 13] = [
-    64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512,
-];
+/// Keras layer names of the 13 convolutions, in order (the project's list).
+pub use crate::layers::CONV_NAMES as CONV_LAYERS;
 
 /// ONNX `TensorProto.DataType` value for 32-bit IEEE floats.
 const DATA_TYPE_FLOAT: i32 = 1;
@@ -458,7 +436,12 @@ pub fn read_initializers(bytes: &[u8]) -> Result<Vec<OnnxTensor>, String> {
 /// The input-channel order of block1_conv1 is the one Keras used: B, G, R ("caffe"
 /// preprocessing), because these are the Keras ImageNet weights.
 pub fn vgg16_conv_weights_from_onnx(bytes: &[u8]) -> Result<Vec<NamedTensor>, String> {
-    let channels: Vec<(usize, usize)> = VGG16_CIN.into_iter().zip(VGG16_COUT).collect();
+    // Each convolution's input channels are the previous one's outputs (3 for the image).
+    let widths = crate::layers::VGG16_WIDTHS;
+    let channels: Vec<(usize, usize)> = std::iter::once(3)
+        .chain(widths[..12].iter().copied())
+        .zip(widths)
+        .collect();
     conv_weights_with_channels(bytes, &channels)
 }
 

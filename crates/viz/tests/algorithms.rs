@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use tensor::testing::assert_close;
 use tensor::Tensor;
 use vgg16::weights::WeightFile;
 use vgg16::{Preprocessing, Vgg16};
@@ -23,16 +24,6 @@ fn expected() -> HashMap<String, Tensor> {
     WeightFile::load(&fixtures().join("tiny_vgg16_expected.safetensors"))
         .unwrap()
         .tensors
-}
-
-fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.data().iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    let err = got.max_abs_diff(want);
-    assert!(
-        err <= tol * scale,
-        "{what}: max difference {err} (scale {scale})"
-    );
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Shared helpers for the vgg16 tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+pub use tensor::testing::assert_close;
 use tensor::Tensor;
 use vgg16::weights::WeightFile;
 
@@ -15,17 +16,6 @@ pub fn fixture(name: &str) -> HashMap<String, Tensor> {
     WeightFile::load(&repo().join("tests/fixtures").join(name))
         .expect("fixture")
         .tensors
-}
-
-/// |a - b| <= tol * max(1, max |b|).
-pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.data().iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    let err = got.max_abs_diff(want);
-    assert!(
-        err <= tol * scale,
-        "{what}: max difference {err} (scale {scale})"
-    );
 }
 
 /// A fresh temporary folder for one test.
