@@ -342,7 +342,10 @@ impl Vgg16 {
                 layers[last].name
             )));
         }
-        let channel_count = self.output_shape(conv_at, 1 << 10, 1 << 10)?[0];
+        let LayerKind::Conv { index } = layers[conv_at].kind else {
+            unreachable!()
+        };
+        let channel_count = self.convs[index].weight.shape()[0];
         if let Some(&bad) = channels.iter().find(|&&c| c >= channel_count) {
             return Err(Error::Invalid(format!(
                 "channel {bad} of a layer with {channel_count}"
@@ -352,9 +355,6 @@ impl Vgg16 {
             x
         } else {
             self.forward_to(g, x, conv_at - 1)?
-        };
-        let LayerKind::Conv { index } = layers[conv_at].kind else {
-            unreachable!()
         };
         let mut h = g.conv2d_selected(h, &self.convs[index], channels, true);
         for _ in conv_at + 1..=last {
