@@ -1,8 +1,9 @@
 //! The number-crunching loops behind the ops, in two versions:
 //!
-//! - [`reference`]: plain loops that follow the mathematical definition, accumulate in f64, and
+//! - [`reference`](mod@reference): plain loops that follow the mathematical definition, accumulate in f64, and
 //!   are slow. They are the test oracle.
-//! - fast versions: [`conv_direct`] (SIMD direct convolution written with `wide`), [`gemm`]
+//! - fast versions: [`conv_direct`] (SIMD direct convolution written with `wide`), [`winograd`]
+//!   (Winograd F(2x2, 3x3) on the same register tile, for most VGG16 layers), [`gemm`]
 //!   (matrix products through `matrixmultiply`, split over threads with rayon), [`gemv`] (a SIMD
 //!   matrix-vector product for batch-1 dense layers, which are memory-bound).
 //!
