@@ -108,7 +108,7 @@ pub enum Command {
         score: ScoreArg,
         #[arg(long, value_enum, default_value_t = ResizeArg::Nearest)]
         resize: ResizeArg,
-        /// Overlay output (default: IMAGE_cam.png, beside the current folder).
+        /// Overlay output (default: the image name + "_cam.png", in the current folder).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Also save the coloured heatmap alone.
