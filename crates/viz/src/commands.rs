@@ -76,6 +76,7 @@ pub enum ConvertFrom {
 pub enum Command {
     /// Print the model's layers, output shapes and parameter counts (like Keras's model.summary()).
     Summary {
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Input side in pixels.
@@ -84,28 +85,38 @@ pub enum Command {
     },
     /// Classify an image: the top-K ImageNet classes.
     Predict {
+        /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
         image: PathBuf,
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// How many classes to show.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
         top: u16,
+        /// Resampling to the input size: nearest (Keras's default) or bilinear (PIL's, antialiased).
         #[arg(long, value_enum, default_value_t = ResizeArg::Nearest)]
         resize: ResizeArg,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Grad-CAM heatmap of a class over an image.
     Gradcam {
+        /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
         image: PathBuf,
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Target class (default: the top-1 prediction).
         #[arg(long, value_parser = clap::value_parser!(u16).range(0..=999))]
         class: Option<u16>,
+        /// Layer name, e.g. block3_conv1 (see `viz summary`).
         #[arg(long, default_value = "block5_conv3")]
         layer: String,
+        /// What to differentiate: the class's logit (the Grad-CAM paper) or its softmax probability (the book).
         #[arg(long, value_enum, default_value_t = ScoreArg::Logit)]
         score: ScoreArg,
+        /// Resampling to the input size: nearest (Keras's default) or bilinear (PIL's, antialiased).
         #[arg(long, value_enum, default_value_t = ResizeArg::Nearest)]
         resize: ResizeArg,
         /// Overlay output (default: the image name + "_cam.png", in the current folder).
@@ -117,13 +128,16 @@ pub enum Command {
         /// Save cam, activations and gradients as safetensors.
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Visualize filters by gradient ascent in input space.
     Filters {
+        /// Layer name, e.g. block3_conv1 (see `viz summary`).
         #[arg(long)]
         layer: String,
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// One filter.
@@ -135,11 +149,13 @@ pub enum Command {
         /// Image side (default: 150 for one filter, 64 for a grid).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2048))]
         size: Option<u32>,
+        /// Gradient-ascent steps (default: 40 for first-edition, 30 for keras2020).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100000))]
         steps: Option<u32>,
         /// Step size (default: 1 for first-edition, 10 for keras2020).
         #[arg(long)]
         step: Option<f32>,
+        /// Which published recipe: first-edition (the book, default) or keras2020.
         #[arg(long, value_enum, default_value_t = VariantArg::FirstEdition)]
         variant: VariantArg,
         /// Seed of the random start image (default: from the clock; printed).
@@ -148,36 +164,49 @@ pub enum Command {
         /// Start images: safetensors with tensor `image` [B, 3, S, S] in the model's input space.
         #[arg(long)]
         init: Option<PathBuf>,
+        /// Output PNG.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Save the final images (before deprocessing) and the losses as safetensors.
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Draw every channel of a layer's output for an image.
     Activations {
+        /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
         image: PathBuf,
+        /// Layer name, e.g. block3_conv1 (see `viz summary`).
         #[arg(long)]
         layer: String,
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// Resampling to the input size: nearest (Keras's default) or bilinear (PIL's, antialiased).
         #[arg(long, value_enum, default_value_t = ResizeArg::Nearest)]
         resize: ResizeArg,
+        /// Input side in pixels (the image is resized to it).
         #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(1..=2048))]
         size: u32,
+        /// Output PNG.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Save the run's raw tensors as safetensors (for numpy).
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Reproduce the notebook's figures into a folder, with an index.html.
     Demo {
+        /// Where to write the project-format safetensors file.
+        /// Folder for the figures and index.html (created if missing).
         #[arg(long, default_value = "demo")]
         out: PathBuf,
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Image for the activation and Grad-CAM figures (default: the book's elephant photo
@@ -190,21 +219,27 @@ pub enum Command {
     },
     /// Time the main workloads (medians after a warm-up). Random weights unless --weights.
     Bench {
+        /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// Timed runs per workload (after one warm-up); the median is reported.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
         runs: u32,
         /// Also time the notebook's grid figure (4 layers x 64 filters x 40 steps at 64 px).
         #[arg(long)]
         grid: bool,
+        /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Convert weights into the project's format.
     Convert {
+        /// What the input file is.
         #[arg(value_enum)]
         from: ConvertFrom,
+        /// The file to convert.
         input: PathBuf,
+        /// Where to write the project-format safetensors file.
         #[arg(long)]
         out: PathBuf,
     },
