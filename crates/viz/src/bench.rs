@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
+use indicatif::ProgressBar;
 use serde_json::json;
 use tensor::Graph;
 use vgg16::Vgg16;
@@ -12,13 +13,15 @@ use vgg16::Vgg16;
 use crate::ascent::{self, AscentConfig, Variant};
 use crate::gradcam::{self, Score};
 
-fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+fn median_ms(runs: usize, bar: &ProgressBar, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     f()?; // warm-up
+    bar.inc(1);
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
         f()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
+        bar.inc(1);
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
@@ -31,14 +34,13 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
     };
     let input = tensor::testing::Rng::new(1).tensor(&[1, 3, 224, 224], -120.0, 130.0);
     let last = model.layers().len() - 1;
-    let say = |what: &str| {
-        if !quiet && !json {
-            eprintln!("timing {what} ...");
-        }
-    };
+    let ascent_runs = runs.min(3);
+    let total = 2 * (runs as u64 + 1) + ascent_runs as u64 + 1 + if grid { 4 } else { 0 };
+    let bar = crate::commands::progress(total, quiet, "bench");
+    let say = |what: &str| bar.set_message(what.to_string());
 
     say("forward 224");
-    let forward = median_ms(runs, || {
+    let forward = median_ms(runs, &bar, || {
         let mut g = Graph::no_grad();
         let x = g.constant(input.clone());
         model.forward_to(&mut g, x, last)?;
@@ -47,7 +49,7 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
 
     say("Grad-CAM 224");
     let layer = model.layer_index("block5_conv3")?;
-    let gradcam = median_ms(runs, || {
+    let gradcam = median_ms(runs, &bar, || {
         gradcam::grad_cam(&model, &input, layer, None, Score::Logit)?;
         Ok(())
     })?;
@@ -61,8 +63,7 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
         step_size: 1.0,
         variant: Variant::FirstEdition,
     };
-    let ascent_runs = runs.min(3);
-    let ascent = median_ms(ascent_runs, || {
+    let ascent = median_ms(ascent_runs, &bar, || {
         ascent::run(&model, &config, ascent::random_start(1, 150, 0), |_| {})?;
         Ok(())
     })?;
@@ -85,12 +86,14 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
                 variant: Variant::FirstEdition,
             };
             ascent::run(&model, &config, ascent::random_start(64, 64, 0), |_| {})?;
+            bar.inc(1);
         }
         Some(t.elapsed().as_secs_f64() * 1e3)
     } else {
         None
     };
 
+    bar.finish_and_clear();
     let threads = rayon::current_num_threads();
     if json {
         let mut v = json!({

@@ -528,7 +528,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+pub fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
     let target = if quiet {
         ProgressDrawTarget::hidden()
     } else {
@@ -899,12 +899,21 @@ fn activations_command(
     }
     model.output_shape(layer, size as usize, size as usize)?;
     let (_, input) = preprocess::load_input(image, size, resize, model.preprocessing)?;
+    let started = Instant::now();
     let picture = activation_grid(&model, &input, layer, dump.as_deref())?;
+    let elapsed = started.elapsed().as_secs_f64() * 1e3;
     render::save_png(&out, &picture)?;
     if json {
+        let channels = model.output_shape(layer, size as usize, size as usize)?[0];
         println!(
             "{}",
-            json!({"layer": layer_name, "out": out.display().to_string(), "dump": dump.map(|d| d.display().to_string())})
+            json!({
+                "layer": layer_name,
+                "channels": channels,
+                "out": out.display().to_string(),
+                "dump": dump.map(|d| d.display().to_string()),
+                "activations_ms": elapsed,
+            })
         );
     }
     Ok(out)
