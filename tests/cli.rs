@@ -426,3 +426,46 @@ fn demo_on_the_real_conv_weights() {
         assert!(!figs.join("gradcam.png").exists());
     }
 }
+
+/// Filter 1 of the tiny model's block3_conv1 never fires on the grey start image: without
+/// --revive it is reported dead (a flat picture), with --revive it is restarted and fires.
+#[test]
+fn revive_restarts_dead_filters() {
+    let dir = temp_dir("revive");
+    let w = tiny();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "filters",
+            "--layer",
+            "block3_conv1",
+            "--filters",
+            "0..8",
+            "--size",
+            "32",
+            "--steps",
+            "2",
+            "--seed",
+            "0",
+            "--out",
+            "r.png",
+            "--json",
+        ];
+        args.extend_from_slice(&["--weights", w.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        json(&viz(&dir, &args))
+    };
+    let plain = run(&[]);
+    assert_eq!(plain["dead_filters"], serde_json::json!([1]));
+    assert_eq!(plain["revived_filters"], serde_json::json!([]));
+    let revived = run(&["--revive"]);
+    assert_eq!(revived["dead_filters"], serde_json::json!([]));
+    assert_eq!(revived["revived_filters"], serde_json::json!([1]));
+    // The other filters' runs are unchanged.
+    let (a, b) = (
+        plain["final_losses"].as_array().unwrap(),
+        revived["final_losses"].as_array().unwrap(),
+    );
+    for i in [0, 2, 3, 4, 5, 6, 7] {
+        assert_eq!(a[i], b[i], "filter {i}");
+    }
+}

@@ -206,3 +206,69 @@ pub fn run(
     }
     Ok(Ascent { images, losses })
 }
+
+/// Restarts the images whose filter does not fire at all on their start image (loss exactly 0,
+/// so the gradient is 0 and the ascent would leave a flat grey picture: the most reported
+/// pitfall of this technique). Each such image is redrawn from a wider start, uniform in
+/// [0, 255) instead of [128, 148), up to 4 times with different seeds. Returns the new start
+/// images and the filters that were revived (those still dead after 4 tries are left as they
+/// were, and reported by the caller as dead).
+pub fn revive_dead(
+    model: &Vgg16,
+    config: &AscentConfig,
+    mut start: Tensor,
+    seed: u64,
+) -> Result<(Tensor, Vec<usize>)> {
+    validate(model, config)?;
+    let per_image = 3 * config.size * config.size;
+    let mut revived = Vec::new();
+    for attempt in 0..=4u64 {
+        let losses = start_losses(model, config, &start)?;
+        let dead: Vec<usize> = (0..config.filters.len())
+            .filter(|&i| losses[i] == 0.0)
+            .collect();
+        if attempt > 0 {
+            // Images that came alive on the previous try.
+            revived.retain(|&i| !dead.contains(&i));
+        }
+        if dead.is_empty() || attempt == 4 {
+            break;
+        }
+        let mut rng = Rng::new(seed ^ (0x5eed_0000 + attempt));
+        let data = start.data_mut();
+        for &i in &dead {
+            for v in &mut data[i * per_image..(i + 1) * per_image] {
+                *v = 255.0 * rng.uniform();
+            }
+            if !revived.contains(&i) {
+                revived.push(i);
+            }
+        }
+    }
+    revived.sort_unstable();
+    Ok((
+        start,
+        revived.into_iter().map(|i| config.filters[i]).collect(),
+    ))
+}
+
+/// Each image's loss (as in [`run`]) on `images`, without a tape.
+fn start_losses(model: &Vgg16, config: &AscentConfig, images: &Tensor) -> Result<Vec<f32>> {
+    let mut g = Graph::no_grad();
+    let x = g.constant(images.clone());
+    let act = model.forward_to_channels(&mut g, x, config.layer, &config.filters)?;
+    let [b, _, h, w] = g.value(act).dims4();
+    let border = config.variant.loss_border();
+    let a = g.value(act).data();
+    Ok((0..b)
+        .map(|img| {
+            let mut s = 0.0f64;
+            for i in border..h - border {
+                for j in border..w - border {
+                    s += a[(img * h + i) * w + j] as f64;
+                }
+            }
+            s as f32
+        })
+        .collect())
+}

@@ -161,6 +161,10 @@ pub enum Command {
         /// Seed of the random start image (default: from the clock; printed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Restart filters that do not fire on the book's grey start image (they would stay flat
+        /// grey) from a wider random start, uniform in [0, 255); the others are unchanged.
+        #[arg(long)]
+        revive: bool,
         /// Start images: safetensors with tensor `image` [B, 3, S, S] in the model's input space.
         #[arg(long)]
         init: Option<PathBuf>,
@@ -312,6 +316,7 @@ pub fn run(cli: Cli) -> Result<()> {
             step,
             variant,
             seed,
+            revive,
             init,
             out,
             dump,
@@ -337,6 +342,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     step,
                     variant,
                     seed,
+                    revive,
                     init,
                     out,
                     dump,
@@ -704,6 +710,7 @@ pub struct FiltersArgs<'a> {
     pub step: Option<f32>,
     pub variant: Variant,
     pub seed: Option<u64>,
+    pub revive: bool,
     pub init: Option<PathBuf>,
     pub out: Option<PathBuf>,
     pub dump: Option<PathBuf>,
@@ -790,6 +797,14 @@ pub fn filters_command(model: &Vgg16, a: FiltersArgs) -> Result<PathBuf> {
         variant: a.variant,
     };
     ascent::validate(model, &config)?;
+    let (start, revived) = if a.revive {
+        ascent::revive_dead(model, &config, start, seed.unwrap_or(0))?
+    } else {
+        (start, Vec::new())
+    };
+    if !revived.is_empty() && !a.quiet && !a.json {
+        eprintln!("revived filter(s) {revived:?}: dead on the grey start image, restarted from uniform [0, 255)");
+    }
     let bar = progress(
         steps as u64,
         a.quiet,
@@ -839,7 +854,7 @@ pub fn filters_command(model: &Vgg16, a: FiltersArgs) -> Result<PathBuf> {
     if !dead.is_empty() {
         eprintln!(
             "warning: filter(s) {dead:?} never fired (loss stayed 0, so the gradient was 0 and the picture is flat grey); \
-             try another --seed or --init"
+             try --revive, another --seed, or --init"
         );
     }
     if a.json {
@@ -852,7 +867,7 @@ pub fn filters_command(model: &Vgg16, a: FiltersArgs) -> Result<PathBuf> {
             "{}",
             json!({
                 "layer": a.layer, "filters": a.filters, "size": size, "steps": steps, "step": step_size,
-                "seed": seed, "final_losses": final_losses, "dead_filters": dead,
+                "seed": seed, "final_losses": final_losses, "dead_filters": dead, "revived_filters": revived,
                 "out": out.display().to_string(),
                 "dump": a.dump.as_ref().map(|p| p.display().to_string()),
                 "ascent_ms": elapsed,
@@ -969,6 +984,7 @@ fn demo(
             step: None,
             variant: Variant::FirstEdition,
             seed: Some(0),
+            revive: false,
             init: None,
             out: Some(dir.join("block3_conv1_filter0.png")),
             dump: None,
@@ -999,6 +1015,7 @@ fn demo(
                 step: None,
                 variant: Variant::FirstEdition,
                 seed: Some(0),
+                revive: false,
                 init: None,
                 out: Some(dir.join(format!("{layer}_grid.png"))),
                 dump: None,
