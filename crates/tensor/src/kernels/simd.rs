@@ -1,11 +1,11 @@
 //! Small helpers around the SIMD vector type of the machine we are compiled for.
 //!
-//! `Vf` is `wide::Vf` (one AVX-512 register) when the build targets AVX-512, and
+//! `Vf` is `wide::f32x16` (one AVX-512 register) when the build targets AVX-512, and
 //! `wide::f32x8` (one AVX2 register) otherwise: the kernels are written once in terms of `Vf`
 //! and `LANES`, and their tile sizes follow the number of registers each has (32 or 16).
 
 #[cfg(target_feature = "avx512f")]
-pub use wide::Vf;
+pub use wide::f32x16 as Vf;
 /// f32 lanes in one SIMD register.
 #[cfg(target_feature = "avx512f")]
 pub const LANES: usize = 16;
