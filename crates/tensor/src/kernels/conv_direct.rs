@@ -46,10 +46,10 @@ use super::gemm::{gemm, MatRef};
 use super::simd::{load, store, SendPtr, Vf, LANES};
 
 /// Output channels per register tile (AVX-512: 8 x 3 = 24 of its 32 registers accumulate).
-#[cfg(target_feature = "avx512f")]
+#[cfg(any(target_feature = "avx512f", wide16))]
 pub const CO_BLOCK: usize = 8;
 /// Output channels per register tile (AVX2: 4 x 3 = 12 of its 16 registers accumulate).
-#[cfg(not(target_feature = "avx512f"))]
+#[cfg(not(any(target_feature = "avx512f", wide16)))]
 pub const CO_BLOCK: usize = 4;
 /// SIMD vectors of output positions per register tile.
 pub const Q_VECS: usize = 3;

@@ -3,17 +3,21 @@
 //! `Vf` is `wide::f32x16` (one AVX-512 register) when the build targets AVX-512, and
 //! `wide::f32x8` (one AVX2 register) otherwise: the kernels are written once in terms of `Vf`
 //! and `LANES`, and their tile sizes follow the number of registers each has (32 or 16).
+//!
+//! `--cfg wide16` forces the 16-lane configuration on any CPU (`wide` then runs each f32x16
+//! operation as two 8-lane ones): that is how the AVX-512 code paths are tested on an AVX2
+//! machine: `RUSTFLAGS="--cfg wide16 -C target-cpu=native" cargo test -p tensor`.
 
-#[cfg(target_feature = "avx512f")]
+#[cfg(any(target_feature = "avx512f", wide16))]
 pub use wide::f32x16 as Vf;
 /// f32 lanes in one SIMD register.
-#[cfg(target_feature = "avx512f")]
+#[cfg(any(target_feature = "avx512f", wide16))]
 pub const LANES: usize = 16;
 
-#[cfg(not(target_feature = "avx512f"))]
+#[cfg(not(any(target_feature = "avx512f", wide16)))]
 pub use wide::f32x8 as Vf;
 /// f32 lanes in one SIMD register.
-#[cfg(not(target_feature = "avx512f"))]
+#[cfg(not(any(target_feature = "avx512f", wide16)))]
 pub const LANES: usize = 8;
 
 /// Loads `LANES` consecutive floats starting at `p` (no alignment needed).
