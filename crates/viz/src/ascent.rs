@@ -132,20 +132,7 @@ pub fn run(
     let shape = model.output_shape(config.layer, config.size, config.size)?;
     let (h, w) = (shape[1], shape[2]);
 
-    // The model computes only channel k_b of the layer for image b: `A` is `[B, 1, h, w]`.
-    // The loss as a weighted sum: mask[b, 0, i, j] = 1 / (number of positions) inside the
-    // border, 0 elsewhere, so `sum(A * mask)` = sum over images of each image's mean.
-    let border = config.variant.loss_border();
-    let inner = (h - 2 * border) * (w - 2 * border);
-    let mut mask = vec![0.0; b * h * w];
-    for img in 0..b {
-        for i in border..h - border {
-            for j in border..w - border {
-                mask[(img * h + i) * w + j] = 1.0 / inner as f32;
-            }
-        }
-    }
-    let mask = Tensor::new(&[b, 1, h, w], mask);
+    let mask = loss_mask(b, h, w, config.variant.loss_border());
 
     let mut images = start;
     let mut losses = vec![Vec::with_capacity(config.steps); b];
@@ -159,14 +146,8 @@ pub fn run(
         let total = g.sum(weighted);
 
         // Each image's own loss, for the record.
-        let wd = g.value(weighted).data();
-        let plane = h * w;
-        for (img, record) in losses.iter_mut().enumerate() {
-            let s: f64 = wd[img * plane..(img + 1) * plane]
-                .iter()
-                .map(|&v| v as f64)
-                .sum();
-            record.push(s as f32);
+        for (record, loss) in losses.iter_mut().zip(per_image_sums(g.value(weighted))) {
+            record.push(loss);
         }
 
         if !g.value(total).all_finite() {
@@ -176,8 +157,10 @@ pub fn run(
                 config.steps
             )));
         }
-        let grads = g.backward(total);
-        let grad = grads.wrt(x);
+        let grad = g.backward(total).wrt(x).clone();
+        // The tape still shares `images`' buffer: drop it so the update below writes in place
+        // instead of copying the batch.
+        drop(g);
         if !grad.all_finite() {
             return Err(Error::Invalid(format!(
                 "the gradient became NaN or infinite at step {} of {}; try a smaller --step",
@@ -258,17 +241,34 @@ fn start_losses(model: &Vgg16, config: &AscentConfig, images: &Tensor) -> Result
     let x = g.constant(images.clone());
     let act = model.forward_to_channels(&mut g, x, config.layer, &config.filters)?;
     let [b, _, h, w] = g.value(act).dims4();
-    let border = config.variant.loss_border();
-    let a = g.value(act).data();
-    Ok((0..b)
-        .map(|img| {
-            let mut s = 0.0f64;
-            for i in border..h - border {
-                for j in border..w - border {
-                    s += a[(img * h + i) * w + j] as f64;
-                }
+    let mask = loss_mask(b, h, w, config.variant.loss_border());
+    let weighted = tensor::ops::elementwise::mul_forward(g.value(act), &mask);
+    Ok(per_image_sums(&weighted))
+}
+
+/// The loss as a weighted sum. The model computes only channel k_b of the layer for image b,
+/// so the activations are `[B, 1, h, w]`; mask[b, 0, i, j] = 1 / (number of positions) inside
+/// the border and 0 elsewhere, so `sum(A * mask)` over one image is that image's mean.
+fn loss_mask(b: usize, h: usize, w: usize, border: usize) -> Tensor {
+    let inner = (h - 2 * border) * (w - 2 * border);
+    let mut mask = vec![0.0; b * h * w];
+    for img in 0..b {
+        for i in border..h - border {
+            for j in border..w - border {
+                mask[(img * h + i) * w + j] = 1.0 / inner as f32;
             }
-            s as f32
-        })
-        .collect())
+        }
+    }
+    Tensor::new(&[b, 1, h, w], mask)
+}
+
+/// Sum of each image of a `[B, ...]` tensor (in f64).
+fn per_image_sums(t: &Tensor) -> Vec<f32> {
+    let b = t.shape()[0];
+    let per = t.len() / b.max(1);
+    t.data()
+        .chunks(per.max(1))
+        .take(b)
+        .map(|c| c.iter().map(|&v| v as f64).sum::<f64>() as f32)
+        .collect()
 }

@@ -206,7 +206,6 @@ pub enum Command {
     },
     /// Reproduce the notebook's figures into a folder, with an index.html.
     Demo {
-        /// Where to write the project-format safetensors file.
         /// Folder for the figures and index.html (created if missing).
         #[arg(long, default_value = "demo")]
         out: PathBuf,
@@ -973,28 +972,38 @@ fn demo(
     let mut figures: Vec<(String, String)> = Vec::new();
     let started = Instant::now();
 
+    // The book's settings for every ascent figure; only the filters, size and file differ.
+    let ascent_figure = |layer: &str, filters: Vec<usize>, size: usize, file: String| {
+        filters_command(
+            &model,
+            FiltersArgs {
+                layer,
+                filters,
+                size: Some(size),
+                steps: Some(steps),
+                step: None,
+                variant: Variant::FirstEdition,
+                seed: Some(0),
+                revive: false,
+                init: None,
+                out: Some(dir.join(file)),
+                dump: None,
+                json: false,
+                quiet,
+            },
+        )
+    };
+
     // 1. One filter at 150 px.
-    let path = filters_command(
-        &model,
-        FiltersArgs {
-            layer: "block3_conv1",
-            filters: vec![0],
-            size: Some(150),
-            steps: Some(steps),
-            step: None,
-            variant: Variant::FirstEdition,
-            seed: Some(0),
-            revive: false,
-            init: None,
-            out: Some(dir.join("block3_conv1_filter0.png")),
-            dump: None,
-            json: false,
-            quiet,
-        },
+    let path = ascent_figure(
+        "block3_conv1",
+        vec![0],
+        150,
+        "block3_conv1_filter0.png".into(),
     )?;
     figures.push((
         file_name(&path),
-        "Filter 0 of block3_conv1, 150 px, 40 steps of gradient ascent (the book: a polka-dot pattern).".into(),
+        format!("Filter 0 of block3_conv1, 150 px, {steps} steps of gradient ascent (the book: a polka-dot pattern)."),
     ));
 
     // 2. The four grids.
@@ -1005,27 +1014,15 @@ fn demo(
         "block4_conv1",
     ] {
         let channels = model.output_shape(model.layer_index(layer)?, 64, 64)?[0];
-        let path = filters_command(
-            &model,
-            FiltersArgs {
-                layer,
-                filters: (0..64.min(channels)).collect(),
-                size: Some(64),
-                steps: Some(steps),
-                step: None,
-                variant: Variant::FirstEdition,
-                seed: Some(0),
-                revive: false,
-                init: None,
-                out: Some(dir.join(format!("{layer}_grid.png"))),
-                dump: None,
-                json: false,
-                quiet,
-            },
+        let path = ascent_figure(
+            layer,
+            (0..64.min(channels)).collect(),
+            64,
+            format!("{layer}_grid.png"),
         )?;
         figures.push((
             file_name(&path),
-            format!("The first 64 filters of {layer}, 64 px each, 8 per row in reading order (filter 8*row + column)."),
+            format!("The first 64 filters of {layer}, 64 px each, {steps} steps, 8 per row in reading order (filter 8*row + column)."),
         ));
     }
 
