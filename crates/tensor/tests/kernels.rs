@@ -4,7 +4,7 @@
 use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::kernels::gemv;
 use tensor::kernels::reference::{self, ConvShape};
-use tensor::kernels::winograd::{self, WinogradFilters};
+use tensor::kernels::winograd::{self, Tiling, WinogradFilters};
 use tensor::ops;
 use tensor::testing::Rng;
 use tensor::{ConvGeometry, Tensor};
@@ -53,22 +53,24 @@ fn conv_case(n: usize, cin: usize, cout: usize, h: usize, w: usize, seed: u64) {
     let slow = reference::conv2d_backward_data(s, dy.data(), wt.data());
     close(&format!("input gradient {name}"), &fast, &slow, 1e-5);
 
-    let wino = WinogradFilters::for_forward(wt.data(), cout, cin);
-    let fast = winograd::conv3x3(x.data(), n, h, w, &wino, Some(b.data()), true);
-    close(
-        &format!("winograd forward+relu {name}"),
-        &fast,
-        &slow_relu,
-        1e-5,
-    );
-    let wino = WinogradFilters::for_input_gradient(wt.data(), cout, cin);
-    let fast = winograd::conv3x3(dy.data(), n, h, w, &wino, None, false);
-    close(
-        &format!("winograd input gradient {name}"),
-        &fast,
-        &reference::conv2d_backward_data(s, dy.data(), wt.data()),
-        1e-5,
-    );
+    for tiling in [Tiling::F2x2, Tiling::F4x4] {
+        let wino = WinogradFilters::for_forward(wt.data(), cout, cin, tiling);
+        let fast = winograd::conv3x3(x.data(), n, h, w, &wino, Some(b.data()), true);
+        close(
+            &format!("winograd {tiling:?} forward+relu {name}"),
+            &fast,
+            &slow_relu,
+            1e-5,
+        );
+        let wino = WinogradFilters::for_input_gradient(wt.data(), cout, cin, tiling);
+        let fast = winograd::conv3x3(dy.data(), n, h, w, &wino, None, false);
+        close(
+            &format!("winograd {tiling:?} input gradient {name}"),
+            &fast,
+            &reference::conv2d_backward_data(s, dy.data(), wt.data()),
+            1e-5,
+        );
+    }
 
     let fast = conv_direct::conv2d_weight_gradient(x.data(), dy.data(), n, cin, h, w, cout, k, 1);
     let slow = reference::conv2d_backward_weight(s, x.data(), dy.data());

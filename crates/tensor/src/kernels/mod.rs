@@ -3,7 +3,7 @@
 //! - [`reference`](mod@reference): plain loops that follow the mathematical definition, accumulate in f64, and
 //!   are slow. They are the test oracle.
 //! - fast versions: [`conv_direct`] (SIMD direct convolution written with `wide`), [`winograd`]
-//!   (Winograd F(2x2, 3x3) on the same register tile, for most VGG16 layers), [`gemm`]
+//!   (Winograd F(4x4, 3x3) and F(2x2, 3x3) on the same register tile, for most VGG16 layers), [`gemm`]
 //!   (matrix products through `matrixmultiply`, split over threads with rayon), [`gemv`] (a SIMD
 //!   matrix-vector product for batch-1 dense layers, which are memory-bound).
 //!

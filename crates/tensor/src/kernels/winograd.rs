@@ -1,100 +1,209 @@
-//! Winograd convolution F(2x2, 3x3) for 3x3, stride-1, padding-1 convolutions: the same result
-//! as the direct convolution with 2.25x fewer multiplications.
+//! Winograd convolution for 3x3, stride-1, padding-1 convolutions: the same result as the
+//! direct convolution with fewer multiplications. Two tile sizes: F(2x2, 3x3) (2.25x fewer
+//! multiplications) and F(4x4, 3x3) (4x fewer).
 //!
 //! ## The idea
-//! A 2x2 block of outputs reads a 4x4 patch `d` of the input. Winograd's minimal filtering
-//! algorithm computes those 4 outputs of one (input channel, output channel) pair as
+//! An `m x m` block of outputs reads an `(m + 2) x (m + 2)` patch `d` of the input. Winograd's
+//! minimal filtering algorithm computes those outputs of one (input channel, output channel) pair
+//! as
 //!
 //! ```text
 //!     Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
 //! ```
 //!
-//! with 16 elementwise multiplications instead of 36 (`⊙` is the elementwise product, `g` the
-//! 3x3 kernel). The transforms are linear, so the sum over input channels can be done in the
-//! transformed space, before `A`:
+//! with `(m + 2)²` elementwise multiplications instead of `9 m²` (`⊙` is the elementwise product,
+//! `g` the 3x3 kernel): 16 instead of 36 for m = 2, 36 instead of 144 for m = 4. The transforms
+//! are linear, so the sum over input channels can be done in the transformed space, before `A`:
 //!
 //! ```text
-//!     M[ξ][co][t] = Σ_ci U[ξ][co][ci] · V[ξ][ci][t]      U = G g Gᵀ,  V = Bᵀ d B,  ξ = 0..16
+//!     M[ξ][co][t] = Σ_ci U[ξ][co][ci] · V[ξ][ci][t]      U = G g Gᵀ,  V = Bᵀ d B
 //! ```
 //!
-//! which is 16 matrix products (output channels x input channels x tiles). Those products run on
-//! the same register tile as the direct convolution (one "tap" instead of nine); the filter
-//! transform `U` is done once when the weights are packed, the input and output transforms are
-//! a few additions per value.
+//! for every position ξ of the transformed tile: `(m + 2)²` matrix products (output channels x
+//! input channels x tiles). Those products run on the same register tile as the direct
+//! convolution (one "tap" instead of nine); the filter transform `U` is done once when the
+//! weights are packed; the input and output transforms are a few additions per value.
+//!
+//! Every 2-D transform here is a 1-D transform applied to the columns and then to the rows
+//! (`Bᵀ d B = (Bᵀ (Bᵀ d)ᵀ)ᵀ`), so each tiling is defined by three small 1-D functions
+//! ([`Tiling`]).
+//!
+//! Tiles are numbered across the whole batch (image by image, row by row), and a task takes a
+//! block of consecutive tiles, which may span several images: small images still fill the
+//! blocks.
 //!
 //! The input gradient of a 3x3 padding-1 convolution is a 3x3 padding-1 convolution (with the
 //! flipped, channel-swapped kernel), so it uses this path too.
 //!
-//! Rounding differs from the direct convolution by a few units in the last place (the
-//! transforms add and subtract before multiplying); the tests compare both with the reference.
+//! Rounding differs from the direct convolution (the transforms add, subtract and scale before
+//! multiplying; more so for the larger tile); the tests compare both with the reference.
 
 use rayon::prelude::*;
 
 use super::conv_direct::{tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
-use super::simd::{load, store, SendPtr, Vf, LANES};
+use super::simd::{load_slice, SendPtr, Vf, LANES};
 
-/// Transformed 3x3 filters: for each of the 16 positions ξ of the 4x4 transformed tile, the
-/// matrix `U[ξ]` (`cout x cin`) packed like the direct kernel's weights (`[cout / CO_BLOCK][cin]
-/// [CO_BLOCK]`).
-#[derive(Clone, Debug)]
-pub struct WinogradFilters {
-    pub cout: usize,
-    pub cin: usize,
-    data: Vec<f32>,
+/// Which Winograd algorithm: the output tile size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tiling {
+    /// F(2x2, 3x3): 4x4 input patches, 16 products per tile; smallest rounding error.
+    F2x2,
+    /// F(4x4, 3x3): 6x6 input patches, 36 products per tile of 16 outputs.
+    F4x4,
 }
 
-/// `G g Gᵀ` for one 3x3 kernel `g` (row-major), as 16 values (row-major 4x4). In f64.
-fn transform_filter(g: [f64; 9]) -> [f64; 16] {
-    const G: [[f64; 3]; 4] = [
-        [1.0, 0.0, 0.0],
-        [0.5, 0.5, 0.5],
-        [0.5, -0.5, 0.5],
-        [0.0, 0.0, 1.0],
-    ];
-    let mut gg = [[0.0; 3]; 4]; // G g: 4x3
-    for i in 0..4 {
-        for j in 0..3 {
-            gg[i][j] = (0..3).map(|k| G[i][k] * g[k * 3 + j]).sum();
+/// The 1-D transforms of one tiling, `OUT` outputs from `IN = OUT + 2` inputs.
+trait Transforms<const OUT: usize, const IN: usize> {
+    /// `G g`: a 3-tap kernel to its IN transformed values (in f64, done once at packing).
+    fn filter(g: [f64; 3]) -> [f64; IN];
+    /// `Bᵀ d`: IN input values to IN transformed values.
+    fn input(d: [Vf; IN]) -> [Vf; IN];
+    /// `Aᵀ m`: IN products to OUT outputs.
+    fn output(m: [Vf; IN]) -> [Vf; OUT];
+}
+
+/// F(2, 3) on the points 0, 1, -1 and ∞ (Lavin & Gray 2015).
+struct F2;
+
+impl Transforms<2, 4> for F2 {
+    // G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+    fn filter([g0, g1, g2]: [f64; 3]) -> [f64; 4] {
+        [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2]
+    }
+    // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+    fn input([d0, d1, d2, d3]: [Vf; 4]) -> [Vf; 4] {
+        [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+    }
+    // Aᵀ = [1 1 1 0; 0 1 -1 -1]
+    fn output([m0, m1, m2, m3]: [Vf; 4]) -> [Vf; 2] {
+        [m0 + m1 + m2, m1 - m2 - m3]
+    }
+}
+
+/// F(4, 3) on the points 0, 1, -1, 2, -2 and ∞ (Lavin & Gray 2015).
+struct F4;
+
+impl Transforms<4, 6> for F4 {
+    // G = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]
+    fn filter([g0, g1, g2]: [f64; 3]) -> [f64; 6] {
+        [
+            g0 / 4.0,
+            -(g0 + g1 + g2) / 6.0,
+            -(g0 - g1 + g2) / 6.0,
+            g0 / 24.0 + g1 / 12.0 + g2 / 6.0,
+            g0 / 24.0 - g1 / 12.0 + g2 / 6.0,
+            g2,
+        ]
+    }
+    // Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
+    //       0 4 0 -5 0 1]
+    fn input([d0, d1, d2, d3, d4, d5]: [Vf; 6]) -> [Vf; 6] {
+        let (two, four, five) = (Vf::splat(2.0), Vf::splat(4.0), Vf::splat(5.0));
+        let (s12, d12) = (d1 + d2, d1 - d2);
+        let d4m2 = d4 - d2;
+        [
+            four * d0 - five * d2 + d4,
+            d3 + d4 - four * s12,
+            four * d12 + d4 - d3,
+            two * (d3 - d1) + d4m2,
+            two * (d1 - d3) + d4m2,
+            four * d1 - five * d3 + d5,
+        ]
+    }
+    // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+    fn output([m0, m1, m2, m3, m4, m5]: [Vf; 6]) -> [Vf; 4] {
+        let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+        [
+            m0 + s12 + s34,
+            d12 + Vf::splat(2.0) * d34,
+            s12 + Vf::splat(4.0) * s34,
+            d12 + Vf::splat(8.0) * d34 + m5,
+        ]
+    }
+}
+
+impl Tiling {
+    /// Outputs per tile side.
+    pub fn out(self) -> usize {
+        match self {
+            Tiling::F2x2 => 2,
+            Tiling::F4x4 => 4,
         }
     }
-    let mut u = [0.0; 16]; // (G g) Gᵀ: 4x4
-    for i in 0..4 {
-        for j in 0..4 {
-            u[i * 4 + j] = (0..3).map(|k| gg[i][k] * G[j][k]).sum();
+    /// Positions ξ of the transformed tile: `(out + 2)²`.
+    pub fn planes(self) -> usize {
+        (self.out() + 2) * (self.out() + 2)
+    }
+}
+
+/// `G g Gᵀ` for one 3x3 kernel `g` (row-major): transform the 3 columns, then the IN rows.
+fn transform_filter_with<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
+    g: [f64; 9],
+) -> [[f64; IN]; IN] {
+    let g_columns: [[f64; IN]; 3] = std::array::from_fn(|j| T::filter([g[j], g[3 + j], g[6 + j]]));
+    std::array::from_fn(|i| T::filter([g_columns[0][i], g_columns[1][i], g_columns[2][i]]))
+}
+
+/// `G g Gᵀ` row-major in the first `tiling.planes()` values.
+fn transform_filter(tiling: Tiling, g: [f64; 9]) -> [f64; 36] {
+    let mut u = [0.0; 36];
+    match tiling {
+        Tiling::F2x2 => {
+            u[..16].copy_from_slice(transform_filter_with::<F2, 2, 4>(g).as_flattened())
         }
+        Tiling::F4x4 => u.copy_from_slice(transform_filter_with::<F4, 4, 6>(g).as_flattened()),
     }
     u
 }
 
+/// Transformed 3x3 filters: for each position ξ of the transformed tile, the matrix `U[ξ]`
+/// (`cout x cin`) packed like the direct kernel's weights (`[cout / CO_BLOCK][cin][CO_BLOCK]`).
+#[derive(Clone, Debug)]
+pub struct WinogradFilters {
+    pub cout: usize,
+    pub cin: usize,
+    pub tiling: Tiling,
+    data: Vec<f32>,
+}
+
 impl WinogradFilters {
-    fn pack(cout: usize, cin: usize, kernel: impl Fn(usize, usize) -> [f64; 9]) -> Self {
-        let blocks = cout.div_ceil(CO_BLOCK);
-        let per_xi = blocks * cin * CO_BLOCK;
-        let mut data = vec![0.0; 16 * per_xi];
+    fn pack(
+        tiling: Tiling,
+        cout: usize,
+        cin: usize,
+        kernel: impl Fn(usize, usize) -> [f64; 9],
+    ) -> Self {
+        let per_xi = cout.div_ceil(CO_BLOCK) * cin * CO_BLOCK;
+        let mut data = vec![0.0; tiling.planes() * per_xi];
         for co in 0..cout {
             for ci in 0..cin {
-                let u = transform_filter(kernel(co, ci));
-                for (xi, &v) in u.iter().enumerate() {
+                let u = transform_filter(tiling, kernel(co, ci));
+                for (xi, &v) in u[..tiling.planes()].iter().enumerate() {
                     data[xi * per_xi + ((co / CO_BLOCK) * cin + ci) * CO_BLOCK + co % CO_BLOCK] =
                         v as f32;
                 }
             }
         }
-        WinogradFilters { cout, cin, data }
+        WinogradFilters {
+            cout,
+            cin,
+            tiling,
+            data,
+        }
     }
 
     /// From OIHW weights `[cout, cin, 3, 3]`, for the forward convolution.
-    pub fn for_forward(w: &[f32], cout: usize, cin: usize) -> Self {
+    pub fn for_forward(w: &[f32], cout: usize, cin: usize, tiling: Tiling) -> Self {
         assert_eq!(w.len(), cout * cin * 9);
-        Self::pack(cout, cin, |co, ci| {
+        Self::pack(tiling, cout, cin, |co, ci| {
             std::array::from_fn(|k| w[(co * cin + ci) * 9 + k] as f64)
         })
     }
 
     /// For the input gradient: channels swapped, taps flipped (see `conv_direct`).
-    pub fn for_input_gradient(w: &[f32], cout: usize, cin: usize) -> Self {
+    pub fn for_input_gradient(w: &[f32], cout: usize, cin: usize, tiling: Tiling) -> Self {
         assert_eq!(w.len(), cout * cin * 9);
-        Self::pack(cin, cout, |ci, co| {
+        Self::pack(tiling, cin, cout, |ci, co| {
             std::array::from_fn(|k| w[(co * cin + ci) * 9 + 8 - k] as f64)
         })
     }
@@ -105,25 +214,57 @@ impl WinogradFilters {
     }
 }
 
+/// Applies a 1-D transform `f` (R values to C) to every column of `x` (R rows of K values):
+/// the first half of every 2-D transform.
+fn transform_columns<const R: usize, const C: usize, const K: usize>(
+    x: &[[Vf; K]; R],
+    f: impl Fn([Vf; R]) -> [Vf; C],
+) -> [[Vf; K]; C] {
+    let columns: [[Vf; C]; K] = std::array::from_fn(|b| f(std::array::from_fn(|a| x[a][b])));
+    std::array::from_fn(|a| std::array::from_fn(|b| columns[b][a]))
+}
+
+/// One tile: where its input patch starts in the padded input (channel 0), and where its
+/// outputs go (image, and the top-left output's row and column).
+#[derive(Clone, Copy, Debug)]
+struct TileOrigin {
+    patch: usize,
+    image: usize,
+    y: usize,
+    x: usize,
+}
+
+/// Per-thread scratch buffers (transformed inputs V, products M, tile origins), reused by
+/// every task that runs on the thread: no allocation and no zeroing per task.
+type Scratch = (Vec<f32>, Vec<f32>, Vec<TileOrigin>);
+
 thread_local! {
-    /// Per-thread scratch buffers (transformed inputs V, products M), reused by every task that
-    /// runs on the thread: no allocation and no zeroing per task.
-    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
 
-/// Padding between the 16 ξ planes of the scratch buffers (see their use).
+/// Padding between the ξ planes of the scratch buffers: with a stride that is a multiple of
+/// 4 KiB, the planes written (and read) together would all fall in the same L1 cache set.
 const PLANE_PAD: usize = 80;
-
-/// Floats of transformed input kept per input channel and ξ (the tile block), chosen so one
-/// ξ's `cin x block` matrix stays in L2 while every output channel block uses it.
-fn tiles_per_block(cin: usize) -> usize {
-    ((48 * 1024 / cin.max(1)) / TILE * TILE).clamp(TILE, 8 * TILE)
-}
 
 /// 3x3 convolution, stride 1, zero padding 1, of `x` (`[n, cin, h, w]`) with transformed
 /// filters; adds `bias` and applies ReLU when asked. Returns `[n, cout, h, w]`.
-#[allow(clippy::too_many_arguments)]
 pub fn conv3x3(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    filters: &WinogradFilters,
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    match filters.tiling {
+        Tiling::F2x2 => conv3x3_tiled::<F2, 2, 4>(x, n, h, w, filters, bias, relu),
+        Tiling::F4x4 => conv3x3_tiled::<F4, 4, 6>(x, n, h, w, filters, bias, relu),
+    }
+}
+
+fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     x: &[f32],
     n: usize,
     h: usize,
@@ -134,27 +275,17 @@ pub fn conv3x3(
 ) -> Vec<f32> {
     let (cin, cout) = (filters.cin, filters.cout);
     assert_eq!(x.len(), n * cin * h * w);
-    // 2x2 output tiles; the padded input covers every tile's 4x4 patch.
-    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
-    let tiles = th * tw;
-    let (hp, wp) = (2 * th + 2, 2 * tw + 2);
-    let plane = hp * wp;
-    let mut padded = vec![0.0f32; n * cin * plane];
-    padded
-        .par_chunks_mut(plane)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, src)| {
-            for y in 0..h {
-                dst[(y + 1) * wp + 1..(y + 1) * wp + 1 + w]
-                    .copy_from_slice(&src[y * w..(y + 1) * w]);
-            }
-        });
-
-    let block = tiles_per_block(cin);
-    let tile_blocks = tiles.div_ceil(block);
+    let planes = IN * IN;
+    let (th, tw) = (h.div_ceil(OUT), w.div_ceil(OUT));
+    let tiles = n * th * tw;
+    // A task takes TILE consecutive tiles: one register tile's width, so the products need one
+    // pass over the input channels per output channel block, and the task's transformed inputs
+    // and products (ξ planes of `cin x TILE` and `cout x TILE`) stay in L2. (Wider blocks reuse
+    // each transformed filter more, but measured slower: their scratch spills to L3.)
+    let tile_blocks = tiles.div_ceil(TILE);
     let co_blocks = cout.div_ceil(CO_BLOCK);
-    // Split output channels too when there are few (image, tile block) pairs.
-    let groups = (8 / (n * tile_blocks)).clamp(1, co_blocks);
+    // Split output channels too when there are few tile blocks.
+    let groups = (8 / tile_blocks).clamp(1, co_blocks);
     let blocks_per_group = co_blocks.div_ceil(groups);
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.
@@ -162,200 +293,213 @@ pub fn conv3x3(
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let out_ptr = SendPtr(out.as_mut_ptr());
 
-    (0..n * tile_blocks * groups)
-        .into_par_iter()
-        .for_each(|task| {
-            let out_ptr = { out_ptr }.0;
-            let (image, rest) = (task / (tile_blocks * groups), task % (tile_blocks * groups));
-            let (tb, group) = (rest / groups, rest % groups);
-            let t0 = tb * block;
-            let count = block.min(tiles - t0);
-            let cols = count.next_multiple_of(TILE);
-
-            // 1. Input transform: V[ξ][ci][j] = (Bᵀ d B)[ξ] for tile t0 + j (zero past `count`).
-            // Each ξ plane is padded by PLANE_PAD floats: with a stride that is a multiple of 4 KiB,
-            // the 16 planes written (and read) together would all fall in the same L1 cache set.
-            let v_stride = cin * cols + PLANE_PAD;
-            SCRATCH.with(|scratch| {
-                let (v, m) = &mut *scratch.borrow_mut();
-                v.resize(16 * v_stride, 0.0);
-                if count < cols {
-                    // Columns past the last tile are read by the products: they must be zero.
-                    for xi in 0..16 {
-                        for ci in 0..cin {
-                            let start = xi * v_stride + ci * cols;
-                            v[start + count..start + cols].fill(0.0);
-                        }
-                    }
-                }
-                let src = &padded[image * cin * plane..(image + 1) * cin * plane];
-                let v_ptr = v.as_mut_ptr();
-                for ci in 0..cin {
-                    let p = &src[ci * plane..(ci + 1) * plane];
-                    let (mut ty, mut tx) = (t0 / tw, t0 % tw);
-                    let mut j = 0;
-                    while j < count {
-                        let base = 2 * ty * wp + 2 * tx;
-                        // SAFETY (both paths): the stores go to (a * 4 + b) * v_stride + ci * cols
-                        // + j.. with j + width <= cols, inside the 16 * v_stride buffer.
-                        if (tw - tx).min(count - j) >= LANES {
-                            // LANES tiles of one tile row at once: combine the 4 input rows over
-                            // the 2 * LANES + 2 columns they cover (contiguous, vectorisable),
-                            // then the columns of each tile (stride 2) into one vector per ξ.
-                            let mut bt_d = [[0.0f32; 2 * LANES + 2]; 4];
-                            for c in 0..2 * LANES + 2 {
-                                let (d0, d1, d2, d3) = (
-                                    p[base + c],
-                                    p[base + wp + c],
-                                    p[base + 2 * wp + c],
-                                    p[base + 3 * wp + c],
-                                );
-                                bt_d[0][c] = d0 - d2;
-                                bt_d[1][c] = d1 + d2;
-                                bt_d[2][c] = d2 - d1;
-                                bt_d[3][c] = d1 - d3;
-                            }
-                            for (a, row) in bt_d.iter().enumerate() {
-                                let col = |shift: usize| {
-                                    Vf::new(std::array::from_fn(|i| row[2 * i + shift]))
-                                };
-                                let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
-                                let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
-                                for (b, &val) in t.iter().enumerate() {
-                                    unsafe {
-                                        store(
-                                            v_ptr.add((a * 4 + b) * v_stride + ci * cols + j),
-                                            val,
-                                        )
-                                    };
-                                }
-                            }
-                            j += LANES;
-                            tx += LANES;
-                        } else {
-                            let d = &p[base..base + 3 * wp + 4];
-                            let at = |k: usize, c: usize| d[k * wp + c];
-                            // Bᵀ d: combine the 4 rows; then (Bᵀ d) B: combine the 4 columns of
-                            // each row. columns[c][a] = (Bᵀ d)[a][c].
-                            let columns: [[f32; 4]; 4] = std::array::from_fn(|c| {
-                                let (d0, d1, d2, d3) = (at(0, c), at(1, c), at(2, c), at(3, c));
-                                [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
-                            });
-                            for a in 0..4 {
-                                let [c0, c1, c2, c3] = columns.map(|column| column[a]);
-                                let t = [c0 - c2, c1 + c2, c2 - c1, c1 - c3];
-                                for (b, &val) in t.iter().enumerate() {
-                                    unsafe {
-                                        *v_ptr.add((a * 4 + b) * v_stride + ci * cols + j) = val
-                                    };
-                                }
-                            }
-                            j += 1;
-                            tx += 1;
-                        }
-                        if tx == tw {
-                            (ty, tx) = (ty + 1, 0);
-                        }
-                    }
-                }
-
-                // 2. The 16 products M[ξ] = U[ξ] V[ξ]: ξ outer, so V[ξ] (cin x cols, sized for L2) is
-                // reused by every output channel block while U[ξ] streams past once.
-                let first = group * blocks_per_group;
-                let last = ((group + 1) * blocks_per_group).min(co_blocks);
-                let nb = last - first;
-                let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
-                let m_stride = nb * CO_BLOCK * cols + PLANE_PAD;
-                m.resize(16 * m_stride, 0.0);
-                let m_index = |xi: usize, cb: usize, r: usize, j: usize| {
-                    xi * m_stride + ((cb - first) * CO_BLOCK + r) * cols + j
-                };
-                for xi in 0..16 {
-                    let vx = &v[xi * v_stride..xi * v_stride + cin * cols];
-                    let ux = filters.xi(xi);
-                    for cb in first..last {
-                        let u = &ux[cb * cin * CO_BLOCK..(cb + 1) * cin * CO_BLOCK];
-                        for c0 in (0..cols).step_by(TILE) {
-                            // SAFETY: `vx` holds `cin` rows of `cols` floats and c0 + TILE <= cols;
-                            // `u` holds `cin * CO_BLOCK` weights.
-                            let acc = unsafe {
-                                tile(vx.as_ptr().add(c0), cols, cin, u.as_ptr(), &[0], zero)
-                            };
-                            for (r, row) in acc.iter().enumerate() {
-                                for (q, vec) in row.iter().enumerate() {
-                                    // SAFETY: m_index(..) + LANES <= m.len().
-                                    unsafe {
-                                        store(
-                                            m.as_mut_ptr().add(m_index(xi, cb, r, c0 + q * LANES)),
-                                            *vec,
-                                        )
-                                    };
-                                }
-                            }
-                        }
-                    }
-                }
-
-                // 3. Output transform Y = Aᵀ M A, bias, ReLU, and the write into the output.
-                for cb in first..last {
-                    let co0 = cb * CO_BLOCK;
-                    for r in 0..CO_BLOCK.min(cout - co0) {
-                        let co = co0 + r;
-                        let b = bias.map_or(0.0, |b| b[co]);
-                        let (mut ty, mut tx) = (t0 / tw, t0 % tw);
-                        // LANES tiles at a time: M[ξ] is contiguous over tiles, so the transform
-                        // is vector arithmetic; the 2x2 results are then written tile by tile.
-                        for j0 in (0..count).step_by(LANES) {
-                            // SAFETY: m_index(ξ, cb, r, j0) + LANES <= m.len(), as j0 + LANES <= cols.
-                            let mv =
-                                |xi: usize| unsafe { load(m.as_ptr().add(m_index(xi, cb, r, j0))) };
-                            // Aᵀ M: two rows of 4; then (Aᵀ M) A: two columns.
-                            let t0r: [Vf; 4] =
-                                std::array::from_fn(|c| mv(c) + mv(4 + c) + mv(8 + c));
-                            let t1r: [Vf; 4] =
-                                std::array::from_fn(|c| mv(4 + c) - mv(8 + c) - mv(12 + c));
-                            let bv = Vf::splat(b);
-                            let finish = |v: Vf| {
-                                let v = v + bv;
-                                (if relu { v.max(Vf::splat(0.0)) } else { v }).to_array()
-                            };
-                            let y = [
-                                [
-                                    finish(t0r[0] + t0r[1] + t0r[2]),
-                                    finish(t0r[1] - t0r[2] - t0r[3]),
-                                ],
-                                [
-                                    finish(t1r[0] + t1r[1] + t1r[2]),
-                                    finish(t1r[1] - t1r[2] - t1r[3]),
-                                ],
-                            ];
-                            for i in 0..LANES.min(count - j0) {
-                                for (dy, yrow) in y.iter().enumerate() {
-                                    let oy = 2 * ty + dy;
-                                    if oy >= h {
-                                        continue;
-                                    }
-                                    for (dx, lanes) in yrow.iter().enumerate() {
-                                        let ox = 2 * tx + dx;
-                                        if ox < w {
-                                            let index = ((image * cout + co) * h + oy) * w + ox;
-                                            // SAFETY: in bounds; (image, co, oy, ox) belongs to
-                                            // this task alone.
-                                            unsafe { *out_ptr.add(index) = lanes[i] };
-                                        }
-                                    }
-                                }
-                                tx += 1;
-                                if tx == tw {
-                                    (ty, tx) = (ty + 1, 0);
-                                }
-                            }
-                        }
-                    }
-                }
-            });
+    // The input with a zero border, sized so every tile's patch is inside: no bounds checks in
+    // the input transform. LANES floats of slack at the end: the transform reads LANES floats
+    // from each patch row's start (and uses the first IN).
+    let (hp, wp) = (OUT * th + 2, OUT * tw + 2);
+    let plane = hp * wp;
+    let mut padded = vec![0.0f32; n * cin * plane + LANES];
+    padded
+        .par_chunks_mut(plane)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            for (y, row) in src.chunks_exact(w).enumerate() {
+                dst[(y + 1) * wp + 1..][..w].copy_from_slice(row);
+            }
         });
+
+    (0..tile_blocks * groups).into_par_iter().for_each(|task| {
+        let (tb, group) = (task / groups, task % groups);
+        let first = group * blocks_per_group;
+        let last = ((group + 1) * blocks_per_group).min(co_blocks);
+        if first >= last {
+            return;
+        }
+        let t0 = tb * TILE;
+        let count = TILE.min(tiles - t0);
+        SCRATCH.with(|scratch| {
+            let (v, m, origins) = &mut *scratch.borrow_mut();
+            origins.clear();
+            origins.extend((t0..t0 + count).map(|t| {
+                let (image, t) = (t / (th * tw), t % (th * tw));
+                let (y, x) = (OUT * (t / tw), OUT * (t % tw));
+                TileOrigin {
+                    patch: image * cin * plane + y * wp + x,
+                    image,
+                    y,
+                    x,
+                }
+            }));
+            let v_stride = cin * TILE + PLANE_PAD;
+            v.resize(planes * v_stride, 0.0);
+            input_transform::<T, OUT, IN>(&padded, cin, plane, wp, origins, v, v_stride);
+
+            let m_stride = (last - first) * CO_BLOCK * TILE + PLANE_PAD;
+            m.resize(planes * m_stride, 0.0);
+            products(filters, planes, v, v_stride, first..last, m, m_stride);
+
+            let out = Output {
+                ptr: out_ptr,
+                cout,
+                h,
+                w,
+                bias,
+                relu,
+            };
+            output_transform::<T, OUT, IN>(m, m_stride, first..last, origins, &out);
+        });
+    });
     // SAFETY: every one of the `len` outputs was written above.
     unsafe { out.set_len(len) };
     out
+}
+
+/// Step 1, input transform: `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the patch `d` of tile `j` in channel `ci`.
+/// The columns past the last tile repeat the last tile: the products read them, but each
+/// column of `M` depends only on the same column of `V`, and those are never written out.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
+    padded: &[f32],
+    cin: usize,
+    plane: usize,
+    wp: usize,
+    origins: &[TileOrigin],
+    v: &mut [f32],
+    v_stride: usize,
+) {
+    let last = origins.len() - 1;
+    // Channel outer: the tiles of a block are consecutive, so their patches in one channel
+    // plane are read in order, while the plane is in cache.
+    for ci in 0..cin {
+        for j0 in (0..TILE).step_by(LANES) {
+            let patches: [usize; LANES] =
+                std::array::from_fn(|lane| origins[(j0 + lane).min(last)].patch);
+            // d[a][b]: row a, column b of the patches, one tile per lane. Row a of every patch
+            // is loaded as one vector (its first IN lanes are the patch row); transposing the
+            // LANES vectors gives, in vector b, column b of all the tiles.
+            let d: [[Vf; IN]; IN] = std::array::from_fn(|a| {
+                let rows = patches.map(|patch| load_slice(padded, ci * plane + patch + a * wp));
+                let columns = Vf::transpose(rows);
+                std::array::from_fn(|b| columns[b])
+            });
+            // Bᵀ d: transform every column.
+            let bt_d = transform_columns(&d, T::input);
+            // (Bᵀ d) B: transform every row.
+            for (a, row) in bt_d.iter().enumerate() {
+                for (b, value) in T::input(*row).iter().enumerate() {
+                    let at = (a * IN + b) * v_stride + ci * TILE + j0;
+                    v[at..at + LANES].copy_from_slice(value.as_array());
+                }
+            }
+        }
+    }
+}
+
+/// Step 2, the products `M[ξ] = U[ξ] V[ξ]` for the output channel blocks `co_blocks`: ξ outer, so
+/// `V[ξ]` (`cin x TILE`) is reused by every output channel block while `U[ξ]` streams past.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn products(
+    filters: &WinogradFilters,
+    planes: usize,
+    v: &[f32],
+    v_stride: usize,
+    co_blocks: std::ops::Range<usize>,
+    m: &mut [f32],
+    m_stride: usize,
+) {
+    let cin = filters.cin;
+    let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
+    for xi in 0..planes {
+        let vx = &v[xi * v_stride..][..cin * TILE];
+        let ux = filters.xi(xi);
+        for cb in co_blocks.clone() {
+            let u = &ux[cb * cin * CO_BLOCK..][..cin * CO_BLOCK];
+            // SAFETY: `vx` holds `cin` rows of TILE floats; `u` holds `cin * CO_BLOCK` weights.
+            let acc = unsafe { tile(vx.as_ptr(), TILE, cin, u.as_ptr(), &[0], zero) };
+            for (r, row) in acc.iter().enumerate() {
+                let at = xi * m_stride + ((cb - co_blocks.start) * CO_BLOCK + r) * TILE;
+                for (q, vec) in row.iter().enumerate() {
+                    m[at + q * LANES..at + (q + 1) * LANES].copy_from_slice(vec.as_array());
+                }
+            }
+        }
+    }
+}
+
+/// Where the output transform writes.
+struct Output<'a> {
+    ptr: SendPtr,
+    cout: usize,
+    h: usize,
+    w: usize,
+    bias: Option<&'a [f32]>,
+    relu: bool,
+}
+
+/// Step 3, output transform `Y = Aᵀ M A`, bias, ReLU, and the write of each tile into the output.
+#[inline(never)]
+fn output_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
+    m: &[f32],
+    m_stride: usize,
+    co_blocks: std::ops::Range<usize>,
+    origins: &[TileOrigin],
+    out: &Output,
+) {
+    let Output {
+        cout, h, w, relu, ..
+    } = *out;
+    let zero = Vf::splat(0.0);
+    for cb in co_blocks.clone() {
+        let co0 = cb * CO_BLOCK;
+        for r in 0..CO_BLOCK.min(cout - co0) {
+            let co = co0 + r;
+            let bias = Vf::splat(out.bias.map_or(0.0, |b| b[co]));
+            let row = ((cb - co_blocks.start) * CO_BLOCK + r) * TILE;
+            // LANES tiles at a time: M[ξ] is contiguous over tiles, so the transform is vector
+            // arithmetic; the results are then written tile by tile.
+            for j0 in (0..origins.len()).step_by(LANES) {
+                let mv = |xi: usize| load_slice(m, xi * m_stride + row + j0);
+                // Aᵀ M: transform every column.
+                let m_tile: [[Vf; IN]; IN] =
+                    std::array::from_fn(|a| std::array::from_fn(|b| mv(a * IN + b)));
+                let at_m = transform_columns(&m_tile, T::output);
+                // (Aᵀ M) A: transform every row; bias; ReLU.
+                let y: [[Vf; OUT]; OUT] = std::array::from_fn(|a| {
+                    T::output(at_m[a]).map(|v| {
+                        let v = v + bias;
+                        if relu {
+                            v.max(zero)
+                        } else {
+                            v
+                        }
+                    })
+                });
+                // Row a of every tile: y[a][b] holds column b of row a for all the tiles (one
+                // per lane); transposed, vector `lane` holds the row of tile j0 + lane.
+                for (a, y_row) in y.iter().enumerate() {
+                    let mut columns = [zero; LANES];
+                    columns[..OUT].copy_from_slice(y_row);
+                    let tile_rows = Vf::transpose(columns);
+                    for (o, tile_row) in origins.iter().skip(j0).zip(&tile_rows) {
+                        if o.y + a >= h {
+                            continue;
+                        }
+                        let at = (o.image * cout + co) * h * w + (o.y + a) * w + o.x;
+                        let values = &tile_row.as_array()[..OUT.min(w - o.x)];
+                        // SAFETY: in bounds (the tile's outputs inside the image); outputs
+                        // (image, co, y, x..) belong to this task alone.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                values.as_ptr(),
+                                out.ptr.0.add(at),
+                                values.len(),
+                            )
+                        };
+                    }
+                }
+            }
+        }
+    }
 }

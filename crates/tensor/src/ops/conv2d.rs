@@ -15,14 +15,15 @@
 //! - `db[co] = sum over n, oy, ox of dy[n, co, oy, ox]`.
 //!
 //! Stride-1 convolutions with `p < k` run on the SIMD kernels: 3x3 padding-1 ones with at least
-//! `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but the first) on the Winograd kernel,
-//! the others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
+//! `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but the first) on the Winograd kernel
+//! (F(4x4, 3x3) up to 256 x 256 channels, F(2x2, 3x3) beyond; see [`winograd_tiling`]), the
+//! others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
 
 use std::sync::{Arc, OnceLock};
 
 use crate::kernels::conv_direct::{self, PackedFilters};
 use crate::kernels::reference::{self, ConvShape};
-use crate::kernels::winograd::{self, WinogradFilters};
+use crate::kernels::winograd::{self, Tiling, WinogradFilters};
 use crate::tensor::Tensor;
 
 /// Stride and zero padding of a convolution (the kernel size comes from the weights).
@@ -51,27 +52,41 @@ pub struct PackedConv {
     pub bias: Tensor,
     pub geometry: ConvGeometry,
     forward: OnceLock<PackedFilters>,
-    winograd_forward: OnceLock<WinogradFilters>,
+    winograd_forward: [OnceLock<WinogradFilters>; 2],
     input_gradient: OnceLock<PackedFilters>,
-    winograd_input_gradient: OnceLock<WinogradFilters>,
+    winograd_input_gradient: [OnceLock<WinogradFilters>; 2],
 }
 
 /// Fewest input channels for which the Winograd kernel beats the direct one (below, the
 /// transforms cost more than the multiplications they save).
 pub const WINOGRAD_MIN_CHANNELS: usize = 16;
-/// Fewest 2x2 output tiles per image for which the Winograd kernel beats the direct one (below,
-/// its blocks of tiles are mostly padding; measured with `cargo bench -p tensor`: 18x18 images
-/// gain, 14x14 ones lose).
-pub const WINOGRAD_MIN_TILES: usize = 64;
+/// Fewest Winograd tiles in the batch for which the Winograd kernel beats the direct one (a
+/// task takes a block of TILE = 24 tiles (48 with AVX-512); below, the block is mostly padding;
+/// measured with `cargo bench -p tensor`).
+pub const WINOGRAD_MIN_TILES: usize = 16;
+/// Largest `cin x cout` that uses F(4x4, 3x3). Its transformed filters are 4x the weights
+/// (36 values per 9), and with 512 channels they no longer fit any cache (each block of tiles
+/// streams them): measured, F(2x2, 3x3) (16 values per 9) is as fast there, faster on small
+/// images, and keeps `viz gradcam`'s memory within budget.
+pub const F4X4_MAX_CHANNEL_PAIRS: usize = 256 * 256;
 
-/// Whether a convolution with `cin` input channels, kernel `k` and geometry `g`, on `h x w`
-/// images, runs on the Winograd kernel.
-fn uses_winograd(cin: usize, k: usize, g: ConvGeometry, h: usize, w: usize) -> bool {
-    k == 3
-        && g.stride == 1
-        && g.padding == 1
-        && cin >= WINOGRAD_MIN_CHANNELS
-        && h.div_ceil(2) * w.div_ceil(2) >= WINOGRAD_MIN_TILES
+/// Which Winograd tiling, if any, runs a convolution with `cin` input and `cout` output
+/// channels, kernel `k` and geometry `g`, on `n` images of `h x w`.
+fn winograd_tiling(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    g: ConvGeometry,
+    [n, h, w]: [usize; 3],
+) -> Option<Tiling> {
+    if k != 3 || g.stride != 1 || g.padding != 1 || cin < WINOGRAD_MIN_CHANNELS {
+        return None;
+    }
+    let tiles = |t: Tiling| n * h.div_ceil(t.out()) * w.div_ceil(t.out());
+    [Tiling::F4x4, Tiling::F2x2].into_iter().find(|&t| {
+        tiles(t) >= WINOGRAD_MIN_TILES
+            && (t == Tiling::F2x2 || cin * cout <= F4X4_MAX_CHANNEL_PAIRS)
+    })
 }
 
 impl PackedConv {
@@ -84,9 +99,9 @@ impl PackedConv {
             bias,
             geometry,
             forward: OnceLock::new(),
-            winograd_forward: OnceLock::new(),
+            winograd_forward: Default::default(),
             input_gradient: OnceLock::new(),
-            winograd_input_gradient: OnceLock::new(),
+            winograd_input_gradient: Default::default(),
         })
     }
 
@@ -97,17 +112,17 @@ impl PackedConv {
         })
     }
 
-    fn winograd_forward_filters(&self) -> &WinogradFilters {
-        self.winograd_forward.get_or_init(|| {
+    fn winograd_forward_filters(&self, tiling: Tiling) -> &WinogradFilters {
+        self.winograd_forward[tiling as usize].get_or_init(|| {
             let [cout, cin, _, _] = self.weight.dims4();
-            WinogradFilters::for_forward(self.weight.data(), cout, cin)
+            WinogradFilters::for_forward(self.weight.data(), cout, cin, tiling)
         })
     }
 
-    fn winograd_input_gradient_filters(&self) -> &WinogradFilters {
-        self.winograd_input_gradient.get_or_init(|| {
+    fn winograd_input_gradient_filters(&self, tiling: Tiling) -> &WinogradFilters {
+        self.winograd_input_gradient[tiling as usize].get_or_init(|| {
             let [cout, cin, _, _] = self.weight.dims4();
-            WinogradFilters::for_input_gradient(self.weight.data(), cout, cin)
+            WinogradFilters::for_input_gradient(self.weight.data(), cout, cin, tiling)
         })
     }
 
@@ -165,12 +180,12 @@ pub fn forward(
         }
         return Tensor::new(&out_shape, y);
     }
-    if uses_winograd(s.cin, s.k, g, s.h, s.w) {
+    if let Some(tiling) = winograd_tiling(s.cin, s.cout, s.k, g, [s.n, s.h, s.w]) {
         let owned;
         let filters = match packed {
-            Some(p) => p.winograd_forward_filters(),
+            Some(p) => p.winograd_forward_filters(tiling),
             None => {
-                owned = WinogradFilters::for_forward(w.data(), s.cout, s.cin);
+                owned = WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling);
                 &owned
             }
         };
@@ -277,12 +292,12 @@ pub fn backward(
     let fast = uses_fast_path(s.k, g);
     let dx = want[0].then(|| {
         // The input gradient is a convolution with `cout` input channels (see conv_direct).
-        let data = if uses_winograd(s.cout, s.k, g, s.h, s.w) {
+        let data = if let Some(tiling) = winograd_tiling(s.cout, s.cin, s.k, g, [s.n, s.h, s.w]) {
             let owned;
             let flipped = match packed {
-                Some(p) => p.winograd_input_gradient_filters(),
+                Some(p) => p.winograd_input_gradient_filters(tiling),
                 None => {
-                    owned = WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin);
+                    owned = WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin, tiling);
                     &owned
                 }
             };
