@@ -3,6 +3,7 @@
 
 use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::kernels::gemv;
+use tensor::kernels::im2col;
 use tensor::kernels::reference::{self, ConvShape};
 use tensor::kernels::winograd::{self, Tiling, WinogradFilters};
 use tensor::ops;
@@ -44,8 +45,18 @@ fn conv_case(n: usize, cin: usize, cout: usize, h: usize, w: usize, seed: u64) {
     let slow = reference::conv2d_forward(s, x.data(), wt.data(), Some(b.data()));
     close(&format!("forward {name}"), &fast, &slow, 1e-5);
 
+    let fast = im2col::conv2d(x.data(), n, h, w, &packed, Some(b.data()), 1, false);
+    close(&format!("im2col forward {name}"), &fast, &slow, 1e-5);
+
     let relu = conv_direct::conv2d(x.data(), n, h, w, &packed, Some(b.data()), 1, true);
+    let fast = im2col::conv2d(x.data(), n, h, w, &packed, Some(b.data()), 1, true);
     let slow_relu: Vec<f32> = slow.iter().map(|v| v.max(0.0)).collect();
+    close(
+        &format!("im2col forward+relu {name}"),
+        &fast,
+        &slow_relu,
+        1e-5,
+    );
     close(&format!("forward+relu {name}"), &relu, &slow_relu, 1e-5);
 
     let flipped = PackedFilters::for_input_gradient(wt.data(), cout, cin, k);

@@ -96,6 +96,12 @@ impl PackedFilters {
         PackedFilters { cout, cin, k, data }
     }
 
+    /// The packed weights of output channel block `block` (`[cin][k * k][CO_BLOCK]`).
+    pub(crate) fn block(&self, block: usize) -> &[f32] {
+        let len = self.cin * self.k * self.k * CO_BLOCK;
+        &self.data[block * len..(block + 1) * len]
+    }
+
     /// Packs OIHW weights `[cout, cin, k, k]` for the forward convolution.
     pub fn for_forward(w: &[f32], cout: usize, cin: usize, k: usize) -> Self {
         assert_eq!(w.len(), cout * cin * k * k);

@@ -16,12 +16,14 @@
 //!
 //! Stride-1 convolutions with `p < k` run on the SIMD kernels: 3x3 padding-1 ones with at least
 //! `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but the first) on the Winograd kernel
-//! (F(4x4, 3x3) up to 256 x 256 channels, F(2x2, 3x3) beyond; see [`winograd_tiling`]), the
-//! others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
+//! (F(4x4, 3x3) up to 256 x 256 channels, F(2x2, 3x3) beyond; see [`winograd_tiling`]), those
+//! with fewer input channels (the first layer's forward) as one matrix product over unrolled
+//! patches (`kernels::im2col`), the others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
 
 use std::sync::{Arc, OnceLock};
 
 use crate::kernels::conv_direct::{self, PackedFilters};
+use crate::kernels::im2col;
 use crate::kernels::reference::{self, ConvShape};
 use crate::kernels::winograd::{self, Tiling, WinogradFilters};
 use crate::tensor::Tensor;
@@ -200,7 +202,11 @@ pub fn forward(
             &owned
         }
     };
-    let y = conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu);
+    let y = if s.cin < WINOGRAD_MIN_CHANNELS {
+        im2col::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu)
+    } else {
+        conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu)
+    };
     Tensor::new(&out_shape, y)
 }
 
