@@ -487,16 +487,21 @@ fn output_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
                             continue;
                         }
                         let at = (o.image * cout + co) * h * w + (o.y + a) * w + o.x;
-                        let values = &tile_row.as_array()[..OUT.min(w - o.x)];
+                        let values = tile_row.as_array();
                         // SAFETY: in bounds (the tile's outputs inside the image); outputs
                         // (image, co, y, x..) belong to this task alone.
                         unsafe {
-                            std::ptr::copy_nonoverlapping(
-                                values.as_ptr(),
-                                out.ptr.0.add(at),
-                                values.len(),
-                            )
-                        };
+                            let dst = out.ptr.0.add(at);
+                            if o.x + OUT <= w {
+                                // A whole row of the tile: one fixed-size copy.
+                                let row: [f32; OUT] = std::array::from_fn(|b| values[b]);
+                                std::ptr::write_unaligned(dst as *mut [f32; OUT], row);
+                            } else {
+                                for (b, &value) in values[..w - o.x].iter().enumerate() {
+                                    *dst.add(b) = value;
+                                }
+                            }
+                        }
                     }
                 }
             }
