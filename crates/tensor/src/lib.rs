@@ -79,7 +79,11 @@
 //! - [`ops::conv2d`], [`ops::max_pool`], [`ops::softmax`], ...: one op per file, forward and
 //!   backward with the derivation;
 //! - [`kernels::reference`]: the definitions as plain loops;
-//! - [`kernels::conv_direct`]: the fast convolution and why the input gradient is the same kernel.
+//! - [`kernels::conv_direct`]: the fast convolution's register tile, and why the input gradient
+//!   is the same kernel;
+//! - [`kernels::winograd`]: the same convolution with 4x (F(4x4, 3x3)) or 2.25x (F(2x2, 3x3))
+//!   fewer multiplications, what most VGG16 layers run;
+//! - [`kernels::im2col`]: the first layer (3 input channels) as one matrix product.
 
 pub mod graph;
 pub mod kernels;

@@ -298,15 +298,31 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // from each patch row's start (and uses the first IN).
     let (hp, wp) = (OUT * th + 2, OUT * tw + 2);
     let plane = hp * wp;
-    let mut padded = vec![0.0f32; n * cin * plane + LANES];
-    padded
+    // Every float is written once (rows, borders and slack), so the buffer is not zeroed first.
+    let zero = std::mem::MaybeUninit::new(0.0f32);
+    let mut padded: Vec<f32> = Vec::with_capacity(n * cin * plane + LANES);
+    let (planes_part, slack) = padded.spare_capacity_mut()[..n * cin * plane + LANES]
+        .split_at_mut(n * cin * plane);
+    slack.fill(zero);
+    planes_part
         .par_chunks_mut(plane)
         .zip(x.par_chunks(h * w))
         .for_each(|(dst, src)| {
-            for (y, row) in src.chunks_exact(w).enumerate() {
-                dst[(y + 1) * wp + 1..][..w].copy_from_slice(row);
+            for (y, dst_row) in dst.chunks_exact_mut(wp).enumerate() {
+                // Padded row y holds input row y - 1, between a zero column and the zero
+                // columns past the input's width; the rows above and below are zero.
+                match y.checked_sub(1).filter(|&row| row < h) {
+                    Some(row) => {
+                        dst_row[0] = zero;
+                        dst_row[1..=w].write_copy_of_slice(&src[row * w..][..w]);
+                        dst_row[w + 1..].fill(zero);
+                    }
+                    None => dst_row.fill(zero),
+                }
             }
         });
+    // SAFETY: all n * cin * plane + LANES floats were written just above.
+    unsafe { padded.set_len(n * cin * plane + LANES) };
 
     (0..tile_blocks * groups).into_par_iter().for_each(|task| {
         let (tb, group) = (task / groups, task % groups);
