@@ -28,7 +28,7 @@
 use rayon::prelude::*;
 
 use super::conv_direct::{tile, Accumulators, PackedFilters, CO_BLOCK, Q_VECS, TILE};
-use super::simd::{SendPtr, Vf, LANES};
+use super::simd::{store, SendPtr, Vf, LANES};
 
 /// Output positions per task: 16 register tiles.
 const POSITIONS_PER_TASK: usize = 16 * TILE;
@@ -84,10 +84,10 @@ pub fn conv2d(
                 let live = CO_BLOCK.min(cout - co0);
                 let weights = &filters.block(block)[..rows * CO_BLOCK];
                 for t0 in (0..count).step_by(TILE) {
-                    let acc: Accumulators = std::array::from_fn(|r| {
-                        [Vf::splat(bias.map_or(0.0, |b| if r < live { b[co0 + r] } else { 0.0 }));
-                            Q_VECS]
-                    });
+                    let mut acc: Accumulators = [[zero; Q_VECS]; CO_BLOCK];
+                    for (r, row) in acc.iter_mut().enumerate().take(live) {
+                        *row = [Vf::splat(bias.map_or(0.0, |b| b[co0 + r])); Q_VECS];
+                    }
                     // SAFETY: `unrolled` holds `rows` rows of POSITIONS_PER_TASK floats and
                     // t0 + TILE <= POSITIONS_PER_TASK; `weights` holds `rows * CO_BLOCK` floats.
                     let acc = unsafe {
@@ -102,17 +102,26 @@ pub fn conv2d(
                     };
                     let valid = TILE.min(count - t0);
                     for (r, row) in acc.iter().enumerate().take(live) {
-                        let mut values = [0.0f32; TILE];
+                        let at = (image * cout + co0 + r) * positions + q_start + t0;
                         for (v, vec) in row.iter().enumerate() {
                             let vec = if relu { vec.max(zero) } else { *vec };
-                            values[v * LANES..(v + 1) * LANES].copy_from_slice(vec.as_array());
+                            let first = v * LANES;
+                            if first + LANES <= valid {
+                                // SAFETY: positions q_start + t0 + first.. + LANES are inside
+                                // this image's channel co0 + r, which belongs to this task alone.
+                                unsafe { store(out_ptr.add(at + first), vec) };
+                            } else {
+                                for (i, &value) in vec
+                                    .as_array()
+                                    .iter()
+                                    .enumerate()
+                                    .take(valid.saturating_sub(first))
+                                {
+                                    // SAFETY: as above, for the positions before `valid`.
+                                    unsafe { *out_ptr.add(at + first + i) = value };
+                                }
+                            }
                         }
-                        let at = (image * cout + co0 + r) * positions + q_start + t0;
-                        // SAFETY: positions q_start + t0.. + valid are inside this image's
-                        // channel co0 + r, which belongs to this task alone.
-                        unsafe {
-                            std::ptr::copy_nonoverlapping(values.as_ptr(), out_ptr.add(at), valid)
-                        };
                     }
                 }
             }

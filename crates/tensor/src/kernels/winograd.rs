@@ -71,10 +71,12 @@ impl Transforms<2, 4> for F2 {
         [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2]
     }
     // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+    #[inline(always)]
     fn input([d0, d1, d2, d3]: [Vf; 4]) -> [Vf; 4] {
         [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
     }
     // Aᵀ = [1 1 1 0; 0 1 -1 -1]
+    #[inline(always)]
     fn output([m0, m1, m2, m3]: [Vf; 4]) -> [Vf; 2] {
         [m0 + m1 + m2, m1 - m2 - m3]
     }
@@ -97,6 +99,7 @@ impl Transforms<4, 6> for F4 {
     }
     // Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
     //       0 4 0 -5 0 1]
+    #[inline(always)]
     fn input([d0, d1, d2, d3, d4, d5]: [Vf; 6]) -> [Vf; 6] {
         let (two, four, five) = (Vf::splat(2.0), Vf::splat(4.0), Vf::splat(5.0));
         let (s12, d12) = (d1 + d2, d1 - d2);
@@ -111,6 +114,7 @@ impl Transforms<4, 6> for F4 {
         ]
     }
     // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+    #[inline(always)]
     fn output([m0, m1, m2, m3, m4, m5]: [Vf; 6]) -> [Vf; 4] {
         let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
         [
@@ -216,12 +220,24 @@ impl WinogradFilters {
 
 /// Applies a 1-D transform `f` (R values to C) to every column of `x` (R rows of K values):
 /// the first half of every 2-D transform.
+#[inline(always)]
 fn transform_columns<const R: usize, const C: usize, const K: usize>(
     x: &[[Vf; K]; R],
     f: impl Fn([Vf; R]) -> [Vf; C],
 ) -> [[Vf; K]; C] {
-    let columns: [[Vf; C]; K] = std::array::from_fn(|b| f(std::array::from_fn(|a| x[a][b])));
-    std::array::from_fn(|a| std::array::from_fn(|b| columns[b][a]))
+    // Plain loops, not `array::from_fn`/`map`: those are not always inlined, and a call per
+    // vector costs more than the transform.
+    let mut out = [[Vf::splat(0.0); K]; C];
+    for b in 0..K {
+        let mut column = [Vf::splat(0.0); R];
+        for (value, row) in column.iter_mut().zip(x) {
+            *value = row[b];
+        }
+        for (out_row, value) in out.iter_mut().zip(f(column)) {
+            out_row[b] = value;
+        }
+    }
+    out
 }
 
 /// One tile: where its input patch starts in the padded input (channel 0), and where its
@@ -301,8 +317,8 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // Every float is written once (rows, borders and slack), so the buffer is not zeroed first.
     let zero = std::mem::MaybeUninit::new(0.0f32);
     let mut padded: Vec<f32> = Vec::with_capacity(n * cin * plane + LANES);
-    let (planes_part, slack) = padded.spare_capacity_mut()[..n * cin * plane + LANES]
-        .split_at_mut(n * cin * plane);
+    let (planes_part, slack) =
+        padded.spare_capacity_mut()[..n * cin * plane + LANES].split_at_mut(n * cin * plane);
     slack.fill(zero);
     planes_part
         .par_chunks_mut(plane)
@@ -389,16 +405,21 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // plane are read in order, while the plane is in cache.
     for ci in 0..cin {
         for j0 in (0..TILE).step_by(LANES) {
-            let patches: [usize; LANES] =
-                std::array::from_fn(|lane| origins[(j0 + lane).min(last)].patch);
+            let mut patches = [0usize; LANES];
+            for (lane, patch) in patches.iter_mut().enumerate() {
+                *patch = origins[(j0 + lane).min(last)].patch;
+            }
             // d[a][b]: row a, column b of the patches, one tile per lane. Row a of every patch
             // is loaded as one vector (its first IN lanes are the patch row); transposing the
             // LANES vectors gives, in vector b, column b of all the tiles.
-            let d: [[Vf; IN]; IN] = std::array::from_fn(|a| {
-                let rows = patches.map(|patch| load_slice(padded, ci * plane + patch + a * wp));
-                let columns = Vf::transpose(rows);
-                std::array::from_fn(|b| columns[b])
-            });
+            let mut d = [[Vf::splat(0.0); IN]; IN];
+            for (a, d_row) in d.iter_mut().enumerate() {
+                let mut rows = [Vf::splat(0.0); LANES];
+                for (row, &patch) in rows.iter_mut().zip(&patches) {
+                    *row = load_slice(padded, ci * plane + patch + a * wp);
+                }
+                d_row.copy_from_slice(&Vf::transpose(rows)[..IN]);
+            }
             // Bᵀ d: transform every column.
             let bt_d = transform_columns(&d, T::input);
             // (Bᵀ d) B: transform every row.
@@ -478,20 +499,21 @@ fn output_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
             for j0 in (0..origins.len()).step_by(LANES) {
                 let mv = |xi: usize| load_slice(m, xi * m_stride + row + j0);
                 // Aᵀ M: transform every column.
-                let m_tile: [[Vf; IN]; IN] =
-                    std::array::from_fn(|a| std::array::from_fn(|b| mv(a * IN + b)));
+                let mut m_tile = [[zero; IN]; IN];
+                for (a, m_row) in m_tile.iter_mut().enumerate() {
+                    for (b, value) in m_row.iter_mut().enumerate() {
+                        *value = mv(a * IN + b);
+                    }
+                }
                 let at_m = transform_columns(&m_tile, T::output);
                 // (Aᵀ M) A: transform every row; bias; ReLU.
-                let y: [[Vf; OUT]; OUT] = std::array::from_fn(|a| {
-                    T::output(at_m[a]).map(|v| {
-                        let v = v + bias;
-                        if relu {
-                            v.max(zero)
-                        } else {
-                            v
-                        }
-                    })
-                });
+                let mut y = [[zero; OUT]; OUT];
+                for (y_row, at_m_row) in y.iter_mut().zip(&at_m) {
+                    for (value, t) in y_row.iter_mut().zip(T::output(*at_m_row)) {
+                        let t = t + bias;
+                        *value = if relu { t.max(zero) } else { t };
+                    }
+                }
                 // Row a of every tile: y[a][b] holds column b of row a for all the tiles (one
                 // per lane); transposed, vector `lane` holds the row of tile j0 + lane.
                 for (a, y_row) in y.iter().enumerate() {
@@ -510,7 +532,8 @@ fn output_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
                             let dst = out.ptr.0.add(at);
                             if o.x + OUT <= w {
                                 // A whole row of the tile: one fixed-size copy.
-                                let row: [f32; OUT] = std::array::from_fn(|b| values[b]);
+                                let row: [f32; OUT] =
+                                    values[..OUT].try_into().expect("OUT <= LANES");
                                 std::ptr::write_unaligned(dst as *mut [f32; OUT], row);
                             } else {
                                 for (b, &value) in values[..w - o.x].iter().enumerate() {
