@@ -8,6 +8,7 @@
 //! - [`commands`]: the `viz` command line (summary, predict, gradcam, filters, activations,
 //!   demo, bench, convert).
 
+pub mod allocator;
 pub mod ascent;
 pub mod bench;
 pub mod commands;

@@ -1,0 +1,88 @@
+//! Criterion benches of the workloads `viz bench` and `tools/bench-vs-pytorch` time (same
+//! settings, random weights), plus one ascent step of the grid figure per layer:
+//!
+//! - `forward_224`: the whole network on 1x3x224x224, no tape;
+//! - `gradcam_224`: Grad-CAM at block5_conv3, logit of the top class;
+//! - `ascent_150_block3_conv1_40`: filter 0 of block3_conv1, 150 px, 40 first-edition steps;
+//! - `grid_step_64/<layer>`: one ascent step of 64 filters at once on 64 px images, for each of
+//!   the grid figure's layers (the figure is 40 such steps per layer).
+//!
+//! `cargo bench -p viz --bench workloads` (add a name to filter, e.g. `-- gradcam`).
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tensor::testing::Rng;
+use vgg16::Vgg16;
+use viz::ascent::{self, AscentConfig, Variant};
+use viz::gradcam::{self, Score};
+
+fn workloads(c: &mut Criterion) {
+    // As the `viz` binary does: later ascent steps reuse the memory of earlier ones.
+    viz::allocator::keep_freed_memory();
+    let model = Vgg16::random_standard(0, true);
+    let input = Rng::new(1).tensor(&[1, 3, 224, 224], -120.0, 130.0);
+    let last = model.layers().len() - 1;
+    let layer = |name: &str| model.layer_index(name).expect("a VGG16 layer");
+
+    let mut group = c.benchmark_group("workloads");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("forward_224", |b| {
+        b.iter(|| {
+            let mut g = tensor::Graph::no_grad();
+            let x = g.constant(input.clone());
+            model.forward_to(&mut g, x, last).expect("forward");
+        })
+    });
+    let block5_conv3 = layer("block5_conv3");
+    group.bench_function("gradcam_224", |b| {
+        b.iter(|| gradcam::grad_cam(&model, &input, block5_conv3, None, Score::Logit).expect("cam"))
+    });
+    let config = AscentConfig {
+        layer: layer("block3_conv1"),
+        filters: vec![0],
+        size: 150,
+        steps: 40,
+        step_size: 1.0,
+        variant: Variant::FirstEdition,
+    };
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("ascent_150_block3_conv1_40", |b| {
+        b.iter(|| {
+            ascent::run(&model, &config, ascent::random_start(1, 150, 0), |_| {}).expect("ascent")
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("grid_step_64");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    for name in [
+        "block1_conv1",
+        "block2_conv1",
+        "block3_conv1",
+        "block4_conv1",
+    ] {
+        let config = AscentConfig {
+            layer: layer(name),
+            filters: (0..64).collect(),
+            size: 64,
+            steps: 1,
+            step_size: 1.0,
+            variant: Variant::FirstEdition,
+        };
+        let start = ascent::random_start(64, 64, 0);
+        group.bench_function(name, |b| {
+            b.iter(|| ascent::run(&model, &config, start.clone(), |_| {}).expect("ascent step"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, workloads);
+criterion_main!(benches);
