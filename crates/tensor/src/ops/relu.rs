@@ -7,28 +7,26 @@ use rayon::prelude::*;
 
 use crate::tensor::Tensor;
 
+/// Elements per parallel piece (small ones cost more in scheduling than they gain).
 const CHUNK: usize = 1 << 16;
 
 pub fn forward(x: &Tensor) -> Tensor {
-    let mut out = vec![0.0; x.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(x.data().par_chunks(CHUNK))
-        .for_each(|(o, i)| {
-            for (o, &v) in o.iter_mut().zip(i) {
-                *o = v.max(0.0);
-            }
-        });
+    let out: Vec<f32> = x
+        .data()
+        .par_iter()
+        .with_min_len(CHUNK)
+        .map(|&v| v.max(0.0))
+        .collect();
     Tensor::new(x.shape(), out)
 }
 
 pub fn backward(y: &Tensor, dy: &Tensor) -> Tensor {
-    let mut dx = vec![0.0; y.len()];
-    dx.par_chunks_mut(CHUNK)
-        .zip(y.data().par_chunks(CHUNK).zip(dy.data().par_chunks(CHUNK)))
-        .for_each(|(dx, (y, dy))| {
-            for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-                *dx = if y > 0.0 { dy } else { 0.0 };
-            }
-        });
+    let dx: Vec<f32> = y
+        .data()
+        .par_iter()
+        .zip(dy.data())
+        .with_min_len(CHUNK)
+        .map(|(&y, &dy)| if y > 0.0 { dy } else { 0.0 })
+        .collect();
     Tensor::new(y.shape(), dx)
 }
