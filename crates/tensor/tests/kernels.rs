@@ -112,43 +112,52 @@ fn conv_batches() {
 
 #[test]
 fn conv_other_kernel_sizes_through_the_op() {
-    // The op dispatches k=1 and k=5 stride 1 to the fast kernel and stride 2 to the reference.
+    // The op dispatches k=1 and k=5 stride 1 to the fast kernels (im2col for these 4 input
+    // channels) and stride 2 to the reference. Sizes: ordinary; one column (rows of the output
+    // shorter than the padding); more positions than one im2col task, with a task starting at the
+    // last column.
     let mut rng = Rng::new(300);
-    for (k, stride, padding) in [(1, 1, 0), (5, 1, 2), (5, 1, 0), (3, 2, 1)] {
-        let x = rng.tensor(&[2, 4, 9, 10], -1.0, 1.0);
-        let w = rng.tensor(&[6, 4, k, k], -1.0, 1.0);
-        let geo = ConvGeometry { stride, padding };
-        let s = ConvShape {
-            n: 2,
-            cin: 4,
-            h: 9,
-            w: 10,
-            cout: 6,
-            k,
-            stride,
-            pad: padding,
-        };
-        let y = ops::conv2d::forward(&x, &w, None, geo, None, false);
-        close(
-            "op forward",
-            y.data(),
-            &reference::conv2d_forward(s, x.data(), w.data(), None),
-            1e-5,
-        );
-        let dy = rng.tensor(y.shape(), -1.0, 1.0);
-        let g = ops::conv2d::backward(&x, &w, &dy, geo, None, [true, true, true]);
-        close(
-            "op dx",
-            g.dx.unwrap().data(),
-            &reference::conv2d_backward_data(s, dy.data(), w.data()),
-            1e-5,
-        );
-        close(
-            "op dw",
-            g.dw.unwrap().data(),
-            &reference::conv2d_backward_weight(s, x.data(), dy.data()),
-            1e-5,
-        );
+    for (h, w) in [(9, 10), (3, 1), (60, 7)] {
+        for (k, stride, padding) in [(1, 1, 0), (5, 1, 2), (5, 1, 0), (3, 2, 1)] {
+            if h + 2 * padding < k || w + 2 * padding < k {
+                continue;
+            }
+            let name = format!("{h}x{w} k{k} s{stride} p{padding}");
+            let x = rng.tensor(&[2, 4, h, w], -1.0, 1.0);
+            let wt = rng.tensor(&[6, 4, k, k], -1.0, 1.0);
+            let geo = ConvGeometry { stride, padding };
+            let s = ConvShape {
+                n: 2,
+                cin: 4,
+                h,
+                w,
+                cout: 6,
+                k,
+                stride,
+                pad: padding,
+            };
+            let y = ops::conv2d::forward(&x, &wt, None, geo, None, false);
+            close(
+                &format!("op forward {name}"),
+                y.data(),
+                &reference::conv2d_forward(s, x.data(), wt.data(), None),
+                1e-5,
+            );
+            let dy = rng.tensor(y.shape(), -1.0, 1.0);
+            let g = ops::conv2d::backward(&x, &wt, &dy, geo, None, [true, true, true]);
+            close(
+                &format!("op dx {name}"),
+                g.dx.unwrap().data(),
+                &reference::conv2d_backward_data(s, dy.data(), wt.data()),
+                1e-5,
+            );
+            close(
+                &format!("op dw {name}"),
+                g.dw.unwrap().data(),
+                &reference::conv2d_backward_weight(s, x.data(), dy.data()),
+                1e-5,
+            );
+        }
     }
 }
 
@@ -281,4 +290,13 @@ fn selected_channel_convolution_matches_the_full_one() {
         want_dx.data(),
         1e-5,
     );
+}
+
+#[test]
+fn winograd_empty_batch() {
+    let w = Rng::new(500).tensor(&[4, 16, 3, 3], -1.0, 1.0);
+    for tiling in [Tiling::F2x2, Tiling::F4x4] {
+        let filters = WinogradFilters::for_forward(w.data(), 4, 16, tiling);
+        assert!(winograd::conv3x3(&[], 0, 5, 5, &filters, None, true).is_empty());
+    }
 }

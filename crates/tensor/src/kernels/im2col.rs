@@ -5,7 +5,7 @@
 //! The direct kernel's register tile sums over input channels x taps before it writes its
 //! `CO_BLOCK x TILE` results out; with 3 input channels that is only 27 multiply-adds per
 //! accumulator, and writing the results (cropping the padded-flat layout, value by value) costs
-//! as much as the arithmetic. Winograd does not pay either: its transforms are per input
+//! as much as the arithmetic. Winograd does not pay off either: its transforms are per input
 //! channel and there are too few output products to share them.
 //!
 //! ## How
@@ -22,7 +22,8 @@
 //! results are stored as whole vectors straight into the output.
 //!
 //! A task unrolls the patches of one block of positions of one image into a per-thread buffer
-//! (`cin k²` rows of `POSITIONS_PER_TASK`: 41 KiB for the first layer, it stays in cache) and
+//! (`cin k²` rows of `POSITIONS_PER_TASK`: 41 KiB for the first layer with AVX2, 81 KiB with
+//! AVX-512; it stays in L2) and
 //! runs every output channel block over it.
 
 use rayon::prelude::*;
@@ -78,7 +79,7 @@ pub fn conv2d(
         UNROLLED.with(|unrolled| {
             let unrolled = &mut *unrolled.borrow_mut();
             unrolled.resize(rows * POSITIONS_PER_TASK, 0.0);
-            unroll(x_image, [h, w], k, pad, [ho, wo], q_start, count, unrolled);
+            unroll(x_image, [h, w], k, pad, wo, q_start, count, unrolled);
             for block in 0..blocks {
                 let co0 = block * CO_BLOCK;
                 let live = CO_BLOCK.min(cout - co0);
@@ -108,7 +109,8 @@ pub fn conv2d(
                             let first = v * LANES;
                             if first + LANES <= valid {
                                 // SAFETY: positions q_start + t0 + first.. + LANES are inside
-                                // this image's channel co0 + r, which belongs to this task alone.
+                                // this image's channel co0 + r, and positions q_start..q_start +
+                                // count of that channel belong to this task alone.
                                 unsafe { store(out_ptr.add(at + first), vec) };
                             } else {
                                 for (i, &value) in vec
@@ -142,7 +144,7 @@ fn unroll(
     [h, w]: [usize; 2],
     k: usize,
     pad: usize,
-    [_ho, wo]: [usize; 2],
+    wo: usize,
     q_start: usize,
     count: usize,
     unrolled: &mut [f32],
@@ -167,7 +169,12 @@ fn unroll(
                     let first = pad.saturating_sub(shift).min(run);
                     let end = (w + pad).saturating_sub(shift).clamp(first, run);
                     piece[..first].fill(0.0);
-                    piece[first..end].copy_from_slice(&row[shift + first - pad..shift + end - pad]);
+                    // (With padding >= 2 the range can be empty, and then its bounds may fall
+                    // outside the row: copy only when there is something to copy.)
+                    if first < end {
+                        piece[first..end]
+                            .copy_from_slice(&row[shift + first - pad..shift + end - pad]);
+                    }
                     piece[end..].fill(0.0);
                 }
             }

@@ -127,6 +127,14 @@ impl Transforms<4, 6> for F4 {
 }
 
 impl Tiling {
+    /// 0 for F(2x2), 1 for F(4x4): where per-tiling caches keep their entry.
+    pub fn index(self) -> usize {
+        match self {
+            Tiling::F2x2 => 0,
+            Tiling::F4x4 => 1,
+        }
+    }
+
     /// Outputs per tile side.
     pub fn out(self) -> usize {
         match self {
@@ -289,8 +297,17 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     bias: Option<&[f32]>,
     relu: bool,
 ) -> Vec<f32> {
+    const {
+        assert!(
+            IN == OUT + 2 && IN <= LANES,
+            "a tile's patch must fit one vector"
+        )
+    };
     let (cin, cout) = (filters.cin, filters.cout);
     assert_eq!(x.len(), n * cin * h * w);
+    if n * cout * h * w == 0 {
+        return Vec::new();
+    }
     let planes = IN * IN;
     let (th, tw) = (h.div_ceil(OUT), w.div_ceil(OUT));
     let tiles = n * th * tw;
@@ -300,8 +317,10 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // each transformed filter more, but measured slower: their scratch spills to L3.)
     let tile_blocks = tiles.div_ceil(TILE);
     let co_blocks = cout.div_ceil(CO_BLOCK);
-    // Split output channels too when there are few tile blocks.
-    let groups = (8 / tile_blocks).clamp(1, co_blocks);
+    // Split output channels too when there are few tile blocks, so that there are at least
+    // MIN_TASKS tasks to share among the threads.
+    const MIN_TASKS: usize = 8;
+    let groups = (MIN_TASKS / tile_blocks).clamp(1, co_blocks);
     let blocks_per_group = co_blocks.div_ceil(groups);
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.

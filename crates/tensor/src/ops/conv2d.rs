@@ -14,11 +14,15 @@
 //! - `dw[co, ci, ky, kx] = sum over n, oy, ox of dy[n, co, oy, ox] * x[n, ci, oy*s + ky - p, ...]`.
 //! - `db[co] = sum over n, oy, ox of dy[n, co, oy, ox]`.
 //!
-//! Stride-1 convolutions with `p < k` run on the SIMD kernels: 3x3 padding-1 ones with at least
-//! `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but the first) on the Winograd kernel
-//! (F(4x4, 3x3) up to 256 x 256 channels, F(2x2, 3x3) beyond; see [`winograd_tiling`]), those
-//! with fewer input channels (the first layer's forward) as one matrix product over unrolled
-//! patches (`kernels::im2col`), the others on the direct kernel. Anything else runs on the reference kernels (correct, slow).
+//! Stride-1 convolutions with `p < k` run on the SIMD kernels (see [`winograd_tiling`]):
+//! - 3x3 padding-1 ones with at least `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but
+//!   the first) and enough tiles in the batch on the Winograd kernel: F(4x4, 3x3) up to 256 x 256
+//!   channels, F(2x2, 3x3) beyond (or when F(4x4) would have too few tiles);
+//! - those with fewer input channels (the first layer's forward) as one matrix product over
+//!   unrolled patches (`kernels::im2col`);
+//! - the others on the direct kernel.
+//!
+//! Anything else runs on the reference kernels (correct, slow).
 
 use std::sync::{Arc, OnceLock};
 
@@ -63,8 +67,9 @@ pub struct PackedConv {
 /// transforms cost more than the multiplications they save).
 pub const WINOGRAD_MIN_CHANNELS: usize = 16;
 /// Fewest Winograd tiles in the batch for which the Winograd kernel beats the direct one (a
-/// task takes a block of TILE = 24 tiles (48 with AVX-512); below, the block is mostly padding;
-/// measured with `cargo bench -p tensor`).
+/// task takes a block of TILE = 24 tiles (48 with AVX-512); below, the block is largely padding;
+/// measured with `cargo bench -p tensor`). The choice depends on the batch size too, so one
+/// image may round differently alone and in a batch (within the kernels' tolerance).
 pub const WINOGRAD_MIN_TILES: usize = 16;
 /// Largest `cin x cout` that uses F(4x4, 3x3). Its transformed filters are 4x the weights
 /// (36 values per 9), and with 512 channels they no longer fit any cache (each block of tiles
@@ -115,14 +120,14 @@ impl PackedConv {
     }
 
     fn winograd_forward_filters(&self, tiling: Tiling) -> &WinogradFilters {
-        self.winograd_forward[tiling as usize].get_or_init(|| {
+        self.winograd_forward[tiling.index()].get_or_init(|| {
             let [cout, cin, _, _] = self.weight.dims4();
             WinogradFilters::for_forward(self.weight.data(), cout, cin, tiling)
         })
     }
 
     fn winograd_input_gradient_filters(&self, tiling: Tiling) -> &WinogradFilters {
-        self.winograd_input_gradient[tiling as usize].get_or_init(|| {
+        self.winograd_input_gradient[tiling.index()].get_or_init(|| {
             let [cout, cin, _, _] = self.weight.dims4();
             WinogradFilters::for_input_gradient(self.weight.data(), cout, cin, tiling)
         })
