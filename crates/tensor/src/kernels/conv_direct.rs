@@ -122,9 +122,6 @@ impl PackedFilters {
 /// Sizes of the padded-flat buffers for one image size.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
-    h: usize,
-    w: usize,
-    pad: usize,
     wp: usize,
     ho: usize,
     wo: usize,
@@ -149,9 +146,6 @@ impl Layout {
         // The last tile reads up to q_padded - 1 + (k - 1) * wp + (k - 1).
         let channel_stride = (q_padded + (k - 1) * wp + k).next_multiple_of(LANES);
         Layout {
-            h,
-            w,
-            pad,
             wp,
             ho,
             wo,
@@ -162,19 +156,42 @@ impl Layout {
     }
 }
 
-/// Copies `planes` images of `h x w` into zero-padded flat buffers of `channel_stride` floats.
-fn pad_planes(x: &[f32], planes: usize, lay: &Layout) -> Vec<f32> {
-    let (h, w, pad, wp) = (lay.h, lay.w, lay.pad, lay.wp);
-    let mut padded = vec![0.0; planes * lay.channel_stride];
-    padded
-        .par_chunks_mut(lay.channel_stride)
+/// Copies `planes` images of `h x w` into zero-bordered flat buffers of `stride` floats each:
+/// image row `y` goes to `(y + pad) * wp + pad`, every other float is zero, and `slack` zeros
+/// follow the last plane (for kernels that read a whole vector past a row's end). Used by the
+/// direct and the Winograd kernels. Every float is written once (rows, borders, slack), so the
+/// buffer is not zeroed first.
+pub(crate) fn pad_planes(
+    x: &[f32],
+    planes: usize,
+    [h, w]: [usize; 2],
+    pad: usize,
+    wp: usize,
+    stride: usize,
+    slack: usize,
+) -> Vec<f32> {
+    assert!(wp >= w + pad && stride >= (h + pad) * wp && x.len() == planes * h * w);
+    let len = planes * stride + slack;
+    let zero = std::mem::MaybeUninit::new(0.0f32);
+    let mut padded: Vec<f32> = Vec::with_capacity(len);
+    let (planes_part, tail) = padded.spare_capacity_mut()[..len].split_at_mut(planes * stride);
+    tail.fill(zero);
+    planes_part
+        .par_chunks_mut(stride)
         .zip(x.par_chunks(h * w))
         .for_each(|(dst, src)| {
-            for y in 0..h {
-                let row = (y + pad) * wp + pad;
-                dst[row..row + w].copy_from_slice(&src[y * w..(y + 1) * w]);
+            let (top, rest) = dst.split_at_mut(pad * wp);
+            top.fill(zero);
+            let (rows, bottom) = rest.split_at_mut(h * wp);
+            for (dst_row, src_row) in rows.chunks_exact_mut(wp).zip(src.chunks_exact(w)) {
+                dst_row[..pad].fill(zero);
+                dst_row[pad..pad + w].write_copy_of_slice(src_row);
+                dst_row[pad + w..].fill(zero);
             }
+            bottom.fill(zero);
         });
+    // SAFETY: all `len` floats were written just above.
+    unsafe { padded.set_len(len) };
     padded
 }
 
@@ -231,7 +248,7 @@ pub fn conv2d(
     let (cin, cout, k) = (filters.cin, filters.cout, filters.k);
     assert_eq!(x.len(), n * cin * h * w);
     let lay = Layout::new(h, w, k, pad);
-    let padded = pad_planes(x, n * cin, &lay);
+    let padded = pad_planes(x, n * cin, [h, w], pad, lay.wp, lay.channel_stride, 0);
     let (ho, wo) = (lay.ho, lay.wo);
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.
@@ -367,7 +384,7 @@ pub fn conv2d_weight_gradient(
     pad: usize,
 ) -> Vec<f32> {
     let lay = Layout::new(h, w, k, pad);
-    let padded = pad_planes(x, n * cin, &lay);
+    let padded = pad_planes(x, n * cin, [h, w], pad, lay.wp, lay.channel_stride, 0);
     let (ho, wo, wp) = (lay.ho, lay.wo, lay.wp);
     assert_eq!(dy.len(), n * cout * ho * wo);
     let mut dy_flat = vec![0.0; n * cout * lay.q_len];

@@ -40,7 +40,7 @@
 
 use rayon::prelude::*;
 
-use super::conv_direct::{tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
+use super::conv_direct::{pad_planes, tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
 use super::simd::{load_slice, SendPtr, Vf, LANES};
 
 /// Which Winograd algorithm: the output tile size.
@@ -333,31 +333,7 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // from each patch row's start (and uses the first IN).
     let (hp, wp) = (OUT * th + 2, OUT * tw + 2);
     let plane = hp * wp;
-    // Every float is written once (rows, borders and slack), so the buffer is not zeroed first.
-    let zero = std::mem::MaybeUninit::new(0.0f32);
-    let mut padded: Vec<f32> = Vec::with_capacity(n * cin * plane + LANES);
-    let (planes_part, slack) =
-        padded.spare_capacity_mut()[..n * cin * plane + LANES].split_at_mut(n * cin * plane);
-    slack.fill(zero);
-    planes_part
-        .par_chunks_mut(plane)
-        .zip(x.par_chunks(h * w))
-        .for_each(|(dst, src)| {
-            for (y, dst_row) in dst.chunks_exact_mut(wp).enumerate() {
-                // Padded row y holds input row y - 1, between a zero column and the zero
-                // columns past the input's width; the rows above and below are zero.
-                match y.checked_sub(1).filter(|&row| row < h) {
-                    Some(row) => {
-                        dst_row[0] = zero;
-                        dst_row[1..=w].write_copy_of_slice(&src[row * w..][..w]);
-                        dst_row[w + 1..].fill(zero);
-                    }
-                    None => dst_row.fill(zero),
-                }
-            }
-        });
-    // SAFETY: all n * cin * plane + LANES floats were written just above.
-    unsafe { padded.set_len(n * cin * plane + LANES) };
+    let padded = pad_planes(x, n * cin, [h, w], 1, wp, plane, LANES);
 
     (0..tile_blocks * groups).into_par_iter().for_each(|task| {
         let (tb, group) = (task / groups, task % groups);
@@ -419,22 +395,26 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     v: &mut [f32],
     v_stride: usize,
 ) {
+    // Where each column's patch starts (channel 0); the columns past the last tile repeat it.
     let last = origins.len() - 1;
+    let mut patch_starts = [0usize; TILE];
+    for (j, start) in patch_starts.iter_mut().enumerate() {
+        *start = origins[j.min(last)].patch;
+    }
     // Channel outer: the tiles of a block are consecutive, so their patches in one channel
     // plane are read in order, while the plane is in cache.
     for ci in 0..cin {
-        for j0 in (0..TILE).step_by(LANES) {
-            let mut patches = [0usize; LANES];
-            for (lane, patch) in patches.iter_mut().enumerate() {
-                *patch = origins[(j0 + lane).min(last)].patch;
-            }
+        for (j0, patches) in (0..TILE)
+            .step_by(LANES)
+            .zip(patch_starts.chunks_exact(LANES))
+        {
             // d[a][b]: row a, column b of the patches, one tile per lane. Row a of every patch
             // is loaded as one vector (its first IN lanes are the patch row); transposing the
             // LANES vectors gives, in vector b, column b of all the tiles.
             let mut d = [[Vf::splat(0.0); IN]; IN];
             for (a, d_row) in d.iter_mut().enumerate() {
                 let mut rows = [Vf::splat(0.0); LANES];
-                for (row, &patch) in rows.iter_mut().zip(&patches) {
+                for (row, &patch) in rows.iter_mut().zip(patches) {
                     *row = load_slice(padded, ci * plane + patch + a * wp);
                 }
                 d_row.copy_from_slice(&Vf::transpose(rows)[..IN]);
