@@ -12,18 +12,17 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tensor::testing::Rng;
 use vgg16::Vgg16;
-use viz::ascent::{self, AscentConfig, Variant};
+use viz::ascent;
+use viz::bench;
 use viz::gradcam::{self, Score};
 
 fn workloads(c: &mut Criterion) {
     // As the `viz` binary does: later ascent steps reuse the memory of earlier ones.
     viz::allocator::keep_freed_memory();
     let model = Vgg16::random_standard(0, true);
-    let input = Rng::new(1).tensor(&[1, 3, 224, 224], -120.0, 130.0);
+    let input = bench::input_224();
     let last = model.layers().len() - 1;
-    let layer = |name: &str| model.layer_index(name).expect("a VGG16 layer");
 
     let mut group = c.benchmark_group("workloads");
     group
@@ -37,18 +36,11 @@ fn workloads(c: &mut Criterion) {
             model.forward_to(&mut g, x, last).expect("forward");
         })
     });
-    let block5_conv3 = layer("block5_conv3");
+    let block5_conv3 = model.layer_index("block5_conv3").expect("a VGG16 layer");
     group.bench_function("gradcam_224", |b| {
         b.iter(|| gradcam::grad_cam(&model, &input, block5_conv3, None, Score::Logit).expect("cam"))
     });
-    let config = AscentConfig {
-        layer: layer("block3_conv1"),
-        filters: vec![0],
-        size: 150,
-        steps: 40,
-        step_size: 1.0,
-        variant: Variant::FirstEdition,
-    };
+    let config = bench::ascent_config(&model).expect("a VGG16 layer");
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("ascent_150_block3_conv1_40", |b| {
         b.iter(|| {
@@ -62,20 +54,8 @@ fn workloads(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5));
-    for name in [
-        "block1_conv1",
-        "block2_conv1",
-        "block3_conv1",
-        "block4_conv1",
-    ] {
-        let config = AscentConfig {
-            layer: layer(name),
-            filters: (0..64).collect(),
-            size: 64,
-            steps: 1,
-            step_size: 1.0,
-            variant: Variant::FirstEdition,
-        };
+    for name in bench::GRID_LAYERS {
+        let config = bench::grid_config(&model, name, 1).expect("a VGG16 layer");
         let start = ascent::random_start(64, 64, 0);
         group.bench_function(name, |b| {
             b.iter(|| ascent::run(&model, &config, start.clone(), |_| {}).expect("ascent step"))

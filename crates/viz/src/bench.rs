@@ -27,12 +27,51 @@ fn median_ms(runs: usize, bar: &ProgressBar, mut f: impl FnMut() -> Result<()>) 
     Ok(times[times.len() / 2])
 }
 
+/// The input of the forward and Grad-CAM workloads (random, in the caffe-preprocessed range).
+pub fn input_224() -> tensor::Tensor {
+    tensor::testing::Rng::new(1).tensor(&[1, 3, 224, 224], -120.0, 130.0)
+}
+
+/// The ascent workload: filter 0 of block3_conv1, 150 px, 40 first-edition steps (start:
+/// `ascent::random_start(1, 150, 0)`).
+pub fn ascent_config(model: &Vgg16) -> vgg16::Result<AscentConfig> {
+    Ok(AscentConfig {
+        layer: model.layer_index("block3_conv1")?,
+        filters: vec![0],
+        size: 150,
+        steps: 40,
+        step_size: 1.0,
+        variant: Variant::FirstEdition,
+    })
+}
+
+/// The layers of the notebook's grid figure.
+pub const GRID_LAYERS: [&str; 4] = [
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+];
+
+/// One layer of the grid figure: filters 0..64 at once, 64 px, `steps` first-edition steps
+/// (start: `ascent::random_start(64, 64, 0)`).
+pub fn grid_config(model: &Vgg16, layer: &str, steps: usize) -> vgg16::Result<AscentConfig> {
+    Ok(AscentConfig {
+        layer: model.layer_index(layer)?,
+        filters: (0..64).collect(),
+        size: 64,
+        steps,
+        step_size: 1.0,
+        variant: Variant::FirstEdition,
+    })
+}
+
 pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: bool) -> Result<()> {
     let model = match weights {
         Some(p) => crate::commands::load_model(Some(p), true)?,
         None => Vgg16::random_standard(0, true),
     };
-    let input = tensor::testing::Rng::new(1).tensor(&[1, 3, 224, 224], -120.0, 130.0);
+    let input = input_224();
     let last = model.layers().len() - 1;
     let ascent_runs = runs.min(3);
     let total = 2 * (runs as u64 + 1) + ascent_runs as u64 + 1 + if grid { 4 } else { 0 };
@@ -55,14 +94,7 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
     })?;
 
     say("ascent block3_conv1 150 px x 40 steps");
-    let config = AscentConfig {
-        layer: model.layer_index("block3_conv1")?,
-        filters: vec![0],
-        size: 150,
-        steps: 40,
-        step_size: 1.0,
-        variant: Variant::FirstEdition,
-    };
+    let config = ascent_config(&model)?;
     let ascent = median_ms(ascent_runs, &bar, || {
         ascent::run(&model, &config, ascent::random_start(1, 150, 0), |_| {})?;
         Ok(())
@@ -71,20 +103,8 @@ pub fn run(weights: Option<&Path>, runs: usize, grid: bool, json: bool, quiet: b
     let grid_ms = if grid {
         say("grid: 4 layers x 64 filters x 40 steps at 64 px");
         let t = Instant::now();
-        for name in [
-            "block1_conv1",
-            "block2_conv1",
-            "block3_conv1",
-            "block4_conv1",
-        ] {
-            let config = AscentConfig {
-                layer: model.layer_index(name)?,
-                filters: (0..64).collect(),
-                size: 64,
-                steps: 40,
-                step_size: 1.0,
-                variant: Variant::FirstEdition,
-            };
+        for name in GRID_LAYERS {
+            let config = grid_config(&model, name, 40)?;
             ascent::run(&model, &config, ascent::random_start(64, 64, 0), |_| {})?;
             bar.inc(1);
         }
