@@ -24,6 +24,7 @@
 //!
 //! Anything else runs on the reference kernels (correct, slow).
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use crate::kernels::conv_direct::{self, PackedFilters};
@@ -168,6 +169,12 @@ fn conv_shape(x: &Tensor, w: &Tensor, g: ConvGeometry) -> ConvShape {
     }
 }
 
+/// The layer's packed filters when there is a layer (packed once, kept), else packed now for
+/// this call only.
+fn cached_or_packed<'a, F: Clone>(cached: Option<&'a F>, pack: impl FnOnce() -> F) -> Cow<'a, F> {
+    cached.map_or_else(|| Cow::Owned(pack()), Cow::Borrowed)
+}
+
 /// The convolution, followed by ReLU when `relu` is set (fused into the kernel's store).
 pub fn forward(
     x: &Tensor,
@@ -188,29 +195,19 @@ pub fn forward(
         return Tensor::new(&out_shape, y);
     }
     if let Some(tiling) = winograd_tiling(s.cin, s.cout, s.k, g, [s.n, s.h, s.w]) {
-        let owned;
-        let filters = match packed {
-            Some(p) => p.winograd_forward_filters(tiling),
-            None => {
-                owned = WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling);
-                &owned
-            }
-        };
-        let y = winograd::conv3x3(x.data(), s.n, s.h, s.w, filters, bias, relu);
+        let filters = cached_or_packed(packed.map(|p| p.winograd_forward_filters(tiling)), || {
+            WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling)
+        });
+        let y = winograd::conv3x3(x.data(), s.n, s.h, s.w, &filters, bias, relu);
         return Tensor::new(&out_shape, y);
     }
-    let owned;
-    let filters = match packed {
-        Some(p) => p.forward_filters(),
-        None => {
-            owned = PackedFilters::for_forward(w.data(), s.cout, s.cin, s.k);
-            &owned
-        }
-    };
+    let filters = cached_or_packed(packed.map(|p| p.forward_filters()), || {
+        PackedFilters::for_forward(w.data(), s.cout, s.cin, s.k)
+    });
     let y = if s.cin < WINOGRAD_MIN_CHANNELS {
-        im2col::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu)
+        im2col::conv2d(x.data(), s.n, s.h, s.w, &filters, bias, s.pad, relu)
     } else {
-        conv_direct::conv2d(x.data(), s.n, s.h, s.w, filters, bias, s.pad, relu)
+        conv_direct::conv2d(x.data(), s.n, s.h, s.w, &filters, bias, s.pad, relu)
     };
     Tensor::new(&out_shape, y)
 }
@@ -304,25 +301,16 @@ pub fn backward(
     let dx = want[0].then(|| {
         // The input gradient is a convolution with `cout` input channels (see conv_direct).
         let data = if let Some(tiling) = winograd_tiling(s.cout, s.cin, s.k, g, [s.n, s.h, s.w]) {
-            let owned;
-            let flipped = match packed {
-                Some(p) => p.winograd_input_gradient_filters(tiling),
-                None => {
-                    owned = WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin, tiling);
-                    &owned
-                }
-            };
-            winograd::conv3x3(dy.data(), s.n, s.h, s.w, flipped, None, false)
+            let flipped = cached_or_packed(
+                packed.map(|p| p.winograd_input_gradient_filters(tiling)),
+                || WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin, tiling),
+            );
+            winograd::conv3x3(dy.data(), s.n, s.h, s.w, &flipped, None, false)
         } else if fast {
-            let owned;
-            let flipped = match packed {
-                Some(p) => p.input_gradient_filters(),
-                None => {
-                    owned = PackedFilters::for_input_gradient(w.data(), s.cout, s.cin, s.k);
-                    &owned
-                }
-            };
-            conv_direct::conv2d_input_gradient(dy.data(), s.n, s.ho(), s.wo(), flipped, s.pad)
+            let flipped = cached_or_packed(packed.map(|p| p.input_gradient_filters()), || {
+                PackedFilters::for_input_gradient(w.data(), s.cout, s.cin, s.k)
+            });
+            conv_direct::conv2d_input_gradient(dy.data(), s.n, s.ho(), s.wo(), &flipped, s.pad)
         } else {
             reference::conv2d_backward_data(s, dy.data(), w.data())
         };
