@@ -16,7 +16,7 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use tensor::kernels::conv_direct::{self, PackedFilters};
 use tensor::kernels::gemv;
 use tensor::kernels::simd::{Vf, LANES};
-use tensor::testing::Rng;
+use tensor::Rng;
 use tensor::{ConvGeometry, PackedConv, Tensor};
 
 /// (layer names, cin, cout) of the distinct conv shapes, and the spatial size divisor (1 = input size).
@@ -104,24 +104,9 @@ fn run_direct(case: &Case, forward: bool) -> Vec<f32> {
 fn run_engine(case: &Case, forward: bool) -> Tensor {
     let l = &case.layer;
     if forward {
-        tensor::ops::conv2d::forward(
-            &case.input,
-            &l.weight,
-            Some(&l.bias),
-            l.geometry,
-            Some(l),
-            false,
-        )
+        tensor::ops::frozen_conv::forward(&case.input, l, None, None)
     } else {
-        let g = tensor::ops::conv2d::backward(
-            &case.input,
-            &l.weight,
-            &case.grad,
-            l.geometry,
-            Some(l),
-            [true, false, false],
-        );
-        g.dx.expect("dx")
+        tensor::ops::frozen_conv::input_gradient(&case.input, &case.grad, l, None)
     }
 }
 

@@ -1,15 +1,21 @@
-//! The tape: a [`Graph`] records every operation as it runs, and [`Graph::backward`] walks the
-//! record in reverse to compute gradients.
+//! The tape: a [`Graph`] records every operation as it runs; [`Graph::backward`] (in
+//! `backward.rs`) walks the record in reverse to compute gradients.
 //!
 //! Each recorded value is a [`Node`]: the value itself, the [`Op`] that produced it (which names
 //! the input nodes), and whether any gradient must flow through it. Nodes only ever refer to
 //! earlier nodes, so the order in which they were recorded is already a topological order, and
 //! backward is one loop from the last node to the first with one `match` on the op.
+//!
+//! Every recording method below does the same three things: compute the forward *now* (by
+//! calling the op's `forward` in `ops/`), then `record` the value with the op and its inputs.
 
 use std::sync::Arc;
 
+use crate::op::Op;
 use crate::ops;
-use crate::ops::conv2d::{ConvGeometry, PackedConv};
+use crate::ops::conv2d::ConvGeometry;
+use crate::ops::frozen_conv::PackedConv;
+use crate::ops::relu::ReluRule;
 use crate::tensor::Tensor;
 
 /// A handle to a value recorded on a [`Graph`]. Cheap to copy; only meaningful for its graph.
@@ -21,66 +27,6 @@ impl Var {
     pub fn index(self) -> usize {
         self.0
     }
-}
-
-/// How a node was computed: the operation and the nodes it read.
-#[derive(Clone, Debug)]
-pub enum Op {
-    /// A value given from outside: an input or a weight.
-    Leaf,
-    /// 2-D cross-correlation, optionally with a per-output-channel bias. `packed` holds weights
-    /// already rearranged for the fast kernel (packed once at model load).
-    Conv2d {
-        x: Var,
-        w: Var,
-        b: Option<Var>,
-        geometry: ConvGeometry,
-        packed: Option<Arc<PackedConv>>,
-        /// ReLU fused in: the output is `max(conv, 0)`.
-        relu: bool,
-    },
-    /// Frozen, packed convolution (+ ReLU when `relu`) computing one output channel per image:
-    /// `channels[i]` for image `i`. Output `[N, 1, H, W]`.
-    Conv2dSelected {
-        x: Var,
-        layer: Arc<PackedConv>,
-        channels: Arc<Vec<usize>>,
-        relu: bool,
-    },
-    /// `x[n, c, h, w] + b[c]`.
-    BiasAdd { x: Var, b: Var },
-    /// `max(x, 0)`.
-    Relu { x: Var },
-    /// 2x2 max-pool with stride 2. `argmax[i]` is the flat index in `x` of output `i`'s maximum.
-    MaxPool2x2 { x: Var, argmax: Arc<Vec<u32>> },
-    /// `x @ w^T + b` with `x` `[N, in]`, `w` `[out, in]`, `b` `[out]`.
-    Dense { x: Var, w: Var, b: Option<Var> },
-    /// Same values, new shape (flatten is a reshape).
-    Reshape { x: Var },
-    /// Take index `index` along axis `axis`, removing that axis (e.g. one channel of a batch).
-    Select { x: Var, axis: usize, index: usize },
-    /// Sum of all elements (a scalar).
-    Sum { x: Var },
-    /// Mean of all elements (a scalar).
-    Mean { x: Var },
-    /// Sum over one axis, removing it.
-    SumAxis { x: Var, axis: usize },
-    /// Mean over one axis, removing it.
-    MeanAxis { x: Var, axis: usize },
-    /// Elementwise `a + b` (same shapes).
-    Add { a: Var, b: Var },
-    /// Elementwise `a * b` (same shapes).
-    Mul { a: Var, b: Var },
-    /// `factor * x`.
-    Scale { x: Var, factor: f32 },
-    /// `x * x`.
-    Square { x: Var },
-    /// `sqrt(x)`.
-    Sqrt { x: Var },
-    /// Softmax over the last axis.
-    Softmax { x: Var },
-    /// Log-softmax over the last axis.
-    LogSoftmax { x: Var },
 }
 
 /// One recorded value.
@@ -95,27 +41,8 @@ pub struct Node {
 /// The tape. Record values with its methods, then call [`Graph::backward`].
 #[derive(Default)]
 pub struct Graph {
-    nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
     no_grad: bool,
-}
-
-/// Gradients of one scalar with respect to every node that needed one.
-pub struct Gradients {
-    grads: Vec<Option<Tensor>>,
-}
-
-impl Gradients {
-    /// d loss / d `v`, or `None` when no gradient flows to `v` (it is a constant, or the loss
-    /// does not depend on it).
-    pub fn get(&self, v: Var) -> Option<&Tensor> {
-        self.grads.get(v.0).and_then(|g| g.as_ref())
-    }
-
-    /// d loss / d `v`; panics if `v` received no gradient.
-    pub fn wrt(&self, v: Var) -> &Tensor {
-        self.get(v)
-            .unwrap_or_else(|| panic!("no gradient was computed for node {}", v.0))
-    }
 }
 
 impl Graph {
@@ -191,7 +118,7 @@ impl Graph {
         self.push(value, op, needs_grad)
     }
 
-    fn needs_grad(&self, v: Var) -> bool {
+    pub(crate) fn needs_grad(&self, v: Var) -> bool {
         self.nodes[v.0].needs_grad
     }
 
@@ -201,81 +128,44 @@ impl Graph {
     /// plus `b` `[Cout]` when given.
     pub fn conv2d(&mut self, x: Var, w: Var, b: Option<Var>, geometry: ConvGeometry) -> Var {
         let bias = b.map(|b| self.value(b));
-        let y = ops::conv2d::forward(self.value(x), self.value(w), bias, geometry, None, false);
+        let y = ops::conv2d::forward(self.value(x), self.value(w), bias, geometry);
         let mut parents = vec![x, w];
         parents.extend(b);
-        self.record(
-            y,
-            Op::Conv2d {
-                x,
-                w,
-                b,
-                geometry,
-                packed: None,
-                relu: false,
-            },
-            &parents,
-        )
+        self.record(y, Op::Conv2d { x, w, b, geometry }, &parents)
     }
 
-    /// Convolution with frozen, pre-packed weights (the model's layers): no gradient is
-    /// computed for the weights, only through them to `x`.
-    pub fn conv2d_packed(&mut self, x: Var, layer: &Arc<PackedConv>) -> Var {
-        self.conv2d_packed_with(x, layer, false)
-    }
-
-    /// [`Graph::conv2d_packed`] followed by ReLU, fused into one op: one pass over memory
-    /// instead of two, and one value on the tape instead of two. Backward first applies ReLU's
-    /// backward (`dy * [y > 0]`), then the convolution's.
-    pub fn conv2d_packed_relu(&mut self, x: Var, layer: &Arc<PackedConv>) -> Var {
-        self.conv2d_packed_with(x, layer, true)
-    }
-
-    fn conv2d_packed_with(&mut self, x: Var, layer: &Arc<PackedConv>, relu: bool) -> Var {
-        let y = ops::conv2d::forward(
-            self.value(x),
-            &layer.weight,
-            Some(&layer.bias),
-            layer.geometry,
-            Some(layer),
+    /// A frozen convolution layer (the model's): weights held fixed and packed once, gradients
+    /// only through it to `x`; then ReLU (going backward by `relu`'s rule) when `relu` is given.
+    /// The same as `conv2d` with constant weights, then `relu_with`, only faster (see
+    /// `ops::frozen_conv`).
+    pub fn frozen_conv2d(&mut self, x: Var, layer: &Arc<PackedConv>, relu: Option<ReluRule>) -> Var {
+        let y = ops::frozen_conv::forward(self.value(x), layer, relu, None);
+        let op = Op::FrozenConv2d {
+            x,
+            layer: layer.clone(),
             relu,
-        );
-        let w = self.constant(layer.weight.clone());
-        let b = self.constant(layer.bias.clone());
-        self.record(
-            y,
-            Op::Conv2d {
-                x,
-                w,
-                b: Some(b),
-                geometry: layer.geometry,
-                packed: Some(layer.clone()),
-                relu,
-            },
-            &[x],
-        )
+            channels: None,
+        };
+        self.record(y, op, &[x])
     }
 
-    /// A frozen convolution (+ ReLU) that computes only channel `channels[i]` for image `i`:
-    /// output `[N, 1, H, W]`. See `ops::conv2d::forward_selected`.
-    pub fn conv2d_selected(
+    /// [`Graph::frozen_conv2d`] computing only channel `channels[i]` for image `i`: output
+    /// `[N, 1, H, W]`, as if the full output were followed by selecting those channels.
+    pub fn frozen_conv2d_channels(
         &mut self,
         x: Var,
         layer: &Arc<PackedConv>,
         channels: &[usize],
-        relu: bool,
+        relu: Option<ReluRule>,
     ) -> Var {
-        let y = ops::conv2d::forward_selected(self.value(x), layer, channels, relu);
-        self.record(
-            y,
-            Op::Conv2dSelected {
-                x,
-                layer: layer.clone(),
-                channels: Arc::new(channels.to_vec()),
-                relu,
-            },
-            &[x],
-        )
+        let y = ops::frozen_conv::forward(self.value(x), layer, relu, Some(channels));
+        let op = Op::FrozenConv2d {
+            x,
+            layer: layer.clone(),
+            relu,
+            channels: Some(Arc::new(channels.to_vec())),
+        };
+        self.record(y, op, &[x])
     }
 
     /// `x[n, c, h, w] + b[c]`.
@@ -284,9 +174,27 @@ impl Graph {
         self.record(y, Op::BiasAdd { x, b }, &[x, b])
     }
 
+    /// `max(x, 0)`, with the standard backward (its derivative).
     pub fn relu(&mut self, x: Var) -> Var {
+        self.relu_with(x, ReluRule::Standard)
+    }
+
+    /// `max(x, 0)`, going backward by `rule` (guided backprop and deconvnet change it).
+    pub fn relu_with(&mut self, x: Var, rule: ReluRule) -> Var {
         let y = ops::relu::forward(self.value(x));
-        self.record(y, Op::Relu { x }, &[x])
+        self.record(y, Op::Relu { x, rule }, &[x])
+    }
+
+    /// `1 / (1 + exp(-x))`.
+    pub fn sigmoid(&mut self, x: Var) -> Var {
+        let y = ops::elementwise::sigmoid_forward(self.value(x));
+        self.record(y, Op::Sigmoid { x }, &[x])
+    }
+
+    /// `x[n, c, ...] * scale[c] + shift[c]` (an inference batch normalisation).
+    pub fn affine(&mut self, x: Var, scale: Var, shift: Var) -> Var {
+        let y = ops::affine::forward(self.value(x), self.value(scale), self.value(shift));
+        self.record(y, Op::Affine { x, scale, shift }, &[x, scale, shift])
     }
 
     pub fn max_pool2x2(&mut self, x: Var) -> Var {
@@ -322,6 +230,12 @@ impl Graph {
         self.reshape(x, &[n, rest])
     }
 
+    /// `[N, C, H, W]` -> `[N, H, W, C]` (for Keras's channels-last flatten).
+    pub fn channels_last(&mut self, x: Var) -> Var {
+        let y = ops::permute::channels_last_forward(self.value(x));
+        self.record(y, Op::ChannelsLast { x }, &[x])
+    }
+
     pub fn select(&mut self, x: Var, axis: usize, index: usize) -> Var {
         let y = ops::select::forward(self.value(x), axis, index);
         self.record(y, Op::Select { x, axis, index }, &[x])
@@ -347,6 +261,13 @@ impl Graph {
         self.record(y, Op::MeanAxis { x, axis }, &[x])
     }
 
+    /// The maximum over one axis, removing it.
+    pub fn max_axis(&mut self, x: Var, axis: usize) -> Var {
+        let (y, argmax) = ops::reduce::max_axis_forward(self.value(x), axis);
+        let argmax = Arc::new(argmax);
+        self.record(y, Op::MaxAxis { x, axis, argmax }, &[x])
+    }
+
     pub fn add(&mut self, a: Var, b: Var) -> Var {
         let y = ops::elementwise::add_forward(self.value(a), self.value(b));
         self.record(y, Op::Add { a, b }, &[a, b])
@@ -358,17 +279,17 @@ impl Graph {
     }
 
     pub fn scale(&mut self, x: Var, factor: f32) -> Var {
-        let y = self.value(x).map(|v| v * factor);
+        let y = ops::elementwise::scale_forward(self.value(x), factor);
         self.record(y, Op::Scale { x, factor }, &[x])
     }
 
     pub fn square(&mut self, x: Var) -> Var {
-        let y = self.value(x).map(|v| v * v);
+        let y = ops::elementwise::square_forward(self.value(x));
         self.record(y, Op::Square { x }, &[x])
     }
 
     pub fn sqrt(&mut self, x: Var) -> Var {
-        let y = self.value(x).map(f32::sqrt);
+        let y = ops::elementwise::sqrt_forward(self.value(x));
         self.record(y, Op::Sqrt { x }, &[x])
     }
 
@@ -380,169 +301,5 @@ impl Graph {
     pub fn log_softmax(&mut self, x: Var) -> Var {
         let y = ops::softmax::log_softmax_forward(self.value(x));
         self.record(y, Op::LogSoftmax { x }, &[x])
-    }
-
-    // ----- backward -----
-
-    /// Reverse mode: the gradient of the scalar `loss` with respect to every recorded node that
-    /// needs one.
-    ///
-    /// The seed is d loss / d loss = 1. Then, from the last node to the first, each node that
-    /// holds a gradient `dy` hands it to its inputs by the chain rule: input `x` receives
-    /// `dy * d y / d x` (a vector-Jacobian product, computed by the op's `backward` without ever
-    /// forming the Jacobian). An input used by several ops receives the sum of their shares.
-    pub fn backward(&self, loss: Var) -> Gradients {
-        let loss_value = self.value(loss);
-        assert_eq!(
-            loss_value.len(),
-            1,
-            "backward needs a scalar loss, got shape {:?}",
-            loss_value.shape()
-        );
-        let mut grads: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
-        if !self.needs_grad(loss) {
-            return Gradients { grads };
-        }
-        grads[loss.0] = Some(Tensor::full(loss_value.shape(), 1.0));
-
-        for i in (0..=loss.0).rev() {
-            let Some(dy) = grads[i].clone() else { continue };
-            let node = &self.nodes[i];
-            let y = &node.value;
-            // `give(v, g)` adds `g` to the gradient of input `v`, if `v` wants one.
-            let mut give = |v: Var, g: Tensor| {
-                if self.nodes[v.0].needs_grad {
-                    accumulate(&mut grads[v.0], g);
-                }
-            };
-            let wants = |v: Var| self.nodes[v.0].needs_grad;
-            match &node.op {
-                Op::Leaf => {}
-                Op::Conv2d {
-                    x,
-                    w,
-                    b,
-                    geometry,
-                    packed,
-                    relu,
-                } => {
-                    // A fused ReLU goes backward first: only positive outputs pass gradient.
-                    let dy = if *relu {
-                        ops::relu::backward(y, &dy)
-                    } else {
-                        dy
-                    };
-                    let want_b = b.is_some_and(wants);
-                    let g = ops::conv2d::backward(
-                        self.value(*x),
-                        self.value(*w),
-                        &dy,
-                        *geometry,
-                        packed.as_deref(),
-                        [wants(*x), wants(*w), want_b],
-                    );
-                    if let Some(dx) = g.dx {
-                        give(*x, dx);
-                    }
-                    if let Some(dw) = g.dw {
-                        give(*w, dw);
-                    }
-                    if let (Some(b), Some(db)) = (b, g.db) {
-                        give(*b, db);
-                    }
-                }
-                Op::Conv2dSelected {
-                    x,
-                    layer,
-                    channels,
-                    relu,
-                } => {
-                    let dy = if *relu {
-                        ops::relu::backward(y, &dy)
-                    } else {
-                        dy
-                    };
-                    give(
-                        *x,
-                        ops::conv2d::backward_selected(self.value(*x), layer, channels, &dy),
-                    );
-                }
-                Op::BiasAdd { x, b } => {
-                    let (dx, db) = ops::bias_add::backward(&dy);
-                    give(*x, dx);
-                    give(*b, db);
-                }
-                Op::Relu { x } => give(*x, ops::relu::backward(y, &dy)),
-                Op::MaxPool2x2 { x, argmax } => give(
-                    *x,
-                    ops::max_pool::backward(self.value(*x).shape(), argmax, &dy),
-                ),
-                Op::Dense { x, w, b } => {
-                    let g = ops::dense::backward(
-                        self.value(*x),
-                        self.value(*w),
-                        &dy,
-                        [wants(*x), wants(*w)],
-                    );
-                    if let Some(dx) = g.dx {
-                        give(*x, dx);
-                    }
-                    if let Some(dw) = g.dw {
-                        give(*w, dw);
-                    }
-                    if let Some(b) = b {
-                        if wants(*b) {
-                            give(*b, ops::dense::bias_backward(&dy));
-                        }
-                    }
-                }
-                Op::Reshape { x } => give(*x, dy.reshape(self.value(*x).shape())),
-                Op::Select { x, axis, index } => give(
-                    *x,
-                    ops::select::backward(self.value(*x).shape(), *axis, *index, &dy),
-                ),
-                Op::Sum { x } => give(*x, ops::reduce::sum_backward(self.value(*x).shape(), &dy)),
-                Op::Mean { x } => give(*x, ops::reduce::mean_backward(self.value(*x).shape(), &dy)),
-                Op::SumAxis { x, axis } => give(
-                    *x,
-                    ops::reduce::sum_axis_backward(self.value(*x).shape(), *axis, &dy),
-                ),
-                Op::MeanAxis { x, axis } => give(
-                    *x,
-                    ops::reduce::mean_axis_backward(self.value(*x).shape(), *axis, &dy),
-                ),
-                Op::Add { a, b } => {
-                    give(*a, dy.clone());
-                    give(*b, dy);
-                }
-                Op::Mul { a, b } => {
-                    let (da, db) =
-                        ops::elementwise::mul_backward(self.value(*a), self.value(*b), &dy);
-                    give(*a, da);
-                    give(*b, db);
-                }
-                Op::Scale { x, factor } => give(*x, dy.map(|g| g * factor)),
-                Op::Square { x } => {
-                    give(*x, ops::elementwise::square_backward(self.value(*x), &dy))
-                }
-                Op::Sqrt { x } => give(*x, ops::elementwise::sqrt_backward(y, &dy)),
-                Op::Softmax { x } => give(*x, ops::softmax::softmax_backward(y, &dy)),
-                Op::LogSoftmax { x } => give(*x, ops::softmax::log_softmax_backward(y, &dy)),
-            }
-        }
-        Gradients { grads }
-    }
-}
-
-/// `slot += g`, where an empty slot counts as zero.
-fn accumulate(slot: &mut Option<Tensor>, g: Tensor) {
-    match slot {
-        None => *slot = Some(g),
-        Some(existing) => {
-            let sum = existing.data_mut();
-            for (s, v) in sum.iter_mut().zip(g.data()) {
-                *s += v;
-            }
-        }
     }
 }

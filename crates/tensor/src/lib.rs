@@ -7,7 +7,10 @@
 //!   walking the record backwards ([`Graph::backward`]);
 //! - [`ops`]: the operations, each with its forward and its backward side by side;
 //! - [`kernels`]: the loops that do the arithmetic: plain reference versions (the test oracles)
-//!   and fast ones (SIMD direct convolution, GEMM, GEMV).
+//!   and fast ones (SIMD direct convolution, GEMM, GEMV);
+//! - [`buffer`]: the pool that lets repeated runs (ascent steps, batches) reuse their memory;
+//! - [`io`]: named tensors in safetensors files, and files written atomically;
+//! - [`rng`]: seeded random numbers (start images, random weights, test data).
 //!
 //! ## How a backward pass works
 //!
@@ -75,9 +78,12 @@
 //!
 //! ## Where to read next
 //!
-//! - [`graph`]: the tape and the backward `match`;
+//! - [`graph`]: the tape and the recording methods; [`op`]: what a node records;
+//!   [`backward`]: the reverse walk and its one `match`;
 //! - [`ops::conv2d`], [`ops::max_pool`], [`ops::softmax`], ...: one op per file, forward and
-//!   backward with the derivation;
+//!   backward with the derivation; [`ops::frozen_conv`]: the model's convolution layers, an
+//!   optimisation of conv + ReLU + select that the tests check against that composition;
+//! - [`ops::relu`]: the standard, guided and deconvnet backward rules;
 //! - [`kernels::reference`]: the definitions as plain loops;
 //! - [`kernels::conv_direct`]: the fast convolution's register tile, and why the input gradient
 //!   is the same kernel;
@@ -85,12 +91,22 @@
 //!   fewer multiplications, what most VGG16 layers run;
 //! - [`kernels::im2col`]: the first layer (3 input channels) as one matrix product.
 
+pub mod backward;
+pub mod buffer;
 pub mod graph;
+pub mod io;
 pub mod kernels;
+pub mod op;
 pub mod ops;
+pub mod rng;
 pub mod tensor;
 pub mod testing;
 
-pub use graph::{Gradients, Graph, Node, Op, Var};
-pub use ops::conv2d::{ConvGeometry, PackedConv};
+pub use backward::Gradients;
+pub use graph::{Graph, Node, Var};
+pub use op::Op;
+pub use ops::conv2d::ConvGeometry;
+pub use ops::frozen_conv::PackedConv;
+pub use ops::relu::ReluRule;
+pub use rng::Rng;
 pub use tensor::Tensor;

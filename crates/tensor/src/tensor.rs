@@ -7,11 +7,14 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::buffer::{self, Buffer};
+
 /// Where a tensor's numbers live.
 #[derive(Clone)]
 enum Storage {
-    /// A buffer this process computed or copied.
-    Owned(Arc<Vec<f32>>),
+    /// A buffer this process computed or copied (its memory returns to the buffer pool when
+    /// the last clone is dropped: see [`crate::buffer`]).
+    Owned(Arc<Buffer>),
     /// A buffer owned by someone else, for example a memory-mapped weights file. Read-only.
     Shared(Arc<dyn AsRef<[f32]> + Send + Sync>),
 }
@@ -35,7 +38,7 @@ impl Tensor {
         );
         Tensor {
             shape: shape.to_vec(),
-            storage: Storage::Owned(Arc::new(data)),
+            storage: Storage::Owned(Arc::new(Buffer::new(data))),
         }
     }
 
@@ -53,7 +56,7 @@ impl Tensor {
     }
 
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        Tensor::new(shape, vec![value; shape.iter().product()])
+        Tensor::new(shape, buffer::filled(shape.iter().product(), value))
     }
 
     /// A scalar (a tensor of shape `[]`, holding one value).
@@ -85,8 +88,9 @@ impl Tensor {
     /// The values as a mutable slice; copies the buffer first if it is shared.
     pub fn data_mut(&mut self) -> &mut [f32] {
         if let Storage::Shared(s) = &self.storage {
-            let copy = (**s).as_ref().to_vec();
-            self.storage = Storage::Owned(Arc::new(copy));
+            let mut copy = buffer::take(self.len());
+            copy.extend_from_slice((**s).as_ref());
+            self.storage = Storage::Owned(Arc::new(Buffer::new(copy)));
         }
         match &mut self.storage {
             Storage::Owned(v) => Arc::make_mut(v).as_mut_slice(),
@@ -97,7 +101,7 @@ impl Tensor {
     /// The values as an owned vector (copies unless this is the only owner).
     pub fn into_vec(self) -> Vec<f32> {
         match self.storage {
-            Storage::Owned(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+            Storage::Owned(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()).into_vec(),
             Storage::Shared(s) => (*s).as_ref().to_vec(),
         }
     }
@@ -129,7 +133,9 @@ impl Tensor {
 
     /// A new tensor of the same shape with `f` applied to every value.
     pub fn map(&self, f: impl Fn(f32) -> f32) -> Tensor {
-        Tensor::new(&self.shape, self.data().iter().map(|&v| f(v)).collect())
+        let mut out = buffer::take(self.len());
+        out.extend(self.data().iter().map(|&v| f(v)));
+        Tensor::new(&self.shape, out)
     }
 
     /// `[N, C, H, W]` of a 4-D tensor.

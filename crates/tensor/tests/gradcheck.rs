@@ -3,7 +3,8 @@
 //! Each check builds `loss = sum(op(inputs) * r)` with a fixed random `r`, so that every output
 //! element gets a different weight (a plain sum would hide mistakes that permute gradients).
 
-use tensor::testing::{gradient_check, Rng};
+use tensor::testing::gradient_check;
+use tensor::Rng;
 use tensor::{ConvGeometry, Graph, Tensor, Var};
 
 const EPS: f32 = 1e-2;
@@ -321,4 +322,114 @@ fn directional_derivative_through_a_vgg_like_stack() {
         (numeric - analytic).abs() <= 2e-2 * analytic.abs().max(1e-2),
         "directional derivative: numeric {numeric} vs analytic {analytic}"
     );
+}
+
+#[test]
+fn sigmoid_affine_channels_last_max_axis() {
+    let mut rng = Rng::new(30);
+    let x = rng.tensor(&[2, 3, 4, 5], -3.0, 3.0);
+    check("sigmoid", std::slice::from_ref(&x), |g, v| {
+        let y = g.sigmoid(v[0]);
+        weighted_sum(g, y, 31)
+    });
+    let scale = rng.tensor(&[3], -2.0, 2.0);
+    let shift = rng.tensor(&[3], -1.0, 1.0);
+    check("affine 4-D", &[x.clone(), scale.clone(), shift.clone()], |g, v| {
+        let y = g.affine(v[0], v[1], v[2]);
+        weighted_sum(g, y, 32)
+    });
+    let rows = rng.tensor(&[4, 3], -1.0, 1.0);
+    check("affine 2-D", &[rows, scale, shift], |g, v| {
+        let y = g.affine(v[0], v[1], v[2]);
+        weighted_sum(g, y, 33)
+    });
+    check("channels_last", std::slice::from_ref(&x), |g, v| {
+        let y = g.channels_last(v[0]);
+        weighted_sum(g, y, 34)
+    });
+    // Distinct values, so every maximum is at least EPS away from a tie.
+    let distinct: Vec<f32> = (0..120).map(|i| ((i * 37) % 120) as f32 * 0.05).collect();
+    let distinct = Tensor::new(&[2, 3, 20], distinct);
+    for axis in 0..3 {
+        check("max_axis", std::slice::from_ref(&distinct), |g, v| {
+            let y = g.max_axis(v[0], axis);
+            weighted_sum(g, y, 35)
+        });
+    }
+}
+
+#[test]
+fn channels_last_moves_values_as_keras_flattens() {
+    // x[0, c, i, j] = 100c + 10i + j; channels-last position (i, j, c) must hold it.
+    let x: Vec<f32> = (0..2)
+        .flat_map(|c| (0..2).flat_map(move |i| (0..3).map(move |j| (100 * c + 10 * i + j) as f32)))
+        .collect();
+    let y = tensor::ops::permute::channels_last_forward(&Tensor::new(&[1, 2, 2, 3], x));
+    assert_eq!(y.shape(), &[1, 2, 3, 2]);
+    assert_eq!(&y.data()[..6], &[0.0, 100.0, 1.0, 101.0, 2.0, 102.0]);
+}
+
+/// `sum(relu(x) * r)` backward through a ReLU with `rule`.
+fn relu_gradient(x: &Tensor, r: &Tensor, rule: tensor::ReluRule) -> Vec<f32> {
+    let mut g = Graph::new();
+    let xv = g.input(x.clone());
+    let y = g.relu_with(xv, rule);
+    let rv = g.constant(r.clone());
+    let p = g.mul(y, rv);
+    let loss = g.sum(p);
+    g.backward(loss).wrt(xv).data().to_vec()
+}
+
+#[test]
+fn relu_backward_rules() {
+    use tensor::ReluRule;
+    let x = Tensor::new(&[4], vec![-1.0, 2.0, 3.0, -4.0]);
+    let r = Tensor::new(&[4], vec![5.0, -6.0, 7.0, 8.0]);
+    // Standard: the derivative, dy where x > 0 (gradient-checked in `relu` above too).
+    assert_eq!(relu_gradient(&x, &r, ReluRule::Standard), [0.0, -6.0, 7.0, 0.0]);
+    // Guided: also drops negative incoming gradients.
+    assert_eq!(relu_gradient(&x, &r, ReluRule::Guided), [0.0, 0.0, 7.0, 0.0]);
+    // Deconvnet: ignores the forward mask, keeps positive incoming gradients.
+    assert_eq!(relu_gradient(&x, &r, ReluRule::Deconvnet), [5.0, 0.0, 7.0, 8.0]);
+    let err = gradient_check(
+        &[x],
+        |g, v| {
+            let y = g.relu_with(v[0], ReluRule::Standard);
+            weighted_sum(g, y, 36)
+        },
+        EPS,
+        10,
+    );
+    assert!(err < TOL, "standard rule is the gradient: {err}");
+}
+
+#[test]
+fn frozen_conv_equals_conv_then_relu() {
+    use tensor::{PackedConv, ReluRule};
+    let mut rng = Rng::new(40);
+    let x = rng.tensor(&[2, 16, 9, 11], -1.0, 1.0);
+    let w = rng.tensor(&[8, 16, 3, 3], -0.3, 0.3);
+    let b = rng.tensor(&[8], -0.5, 0.5);
+    let layer = PackedConv::new(w.clone(), b.clone(), ConvGeometry::SAME_3X3);
+    for rule in [None, Some(ReluRule::Standard), Some(ReluRule::Guided)] {
+        // The plain composition: conv2d with constant weights, then relu_with.
+        let mut g = Graph::new();
+        let xv = g.input(x.clone());
+        let (wv, bv) = (g.constant(w.clone()), g.constant(b.clone()));
+        let c = g.conv2d(xv, wv, Some(bv), ConvGeometry::SAME_3X3);
+        let y = match rule {
+            Some(rule) => g.relu_with(c, rule),
+            None => c,
+        };
+        let loss = weighted_sum(&mut g, y, 41);
+        let want_y = g.value(y).clone();
+        let want_dx = g.backward(loss).wrt(xv).clone();
+        // The fused op.
+        let mut f = Graph::new();
+        let xf = f.input(x.clone());
+        let yf = f.frozen_conv2d(xf, &layer, rule);
+        let loss = weighted_sum(&mut f, yf, 41);
+        tensor::testing::assert_close("frozen forward", f.value(yf), &want_y, 1e-5);
+        tensor::testing::assert_close("frozen dx", f.backward(loss).wrt(xf), &want_dx, 1e-5);
+    }
 }

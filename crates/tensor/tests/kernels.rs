@@ -7,7 +7,7 @@ use tensor::kernels::im2col;
 use tensor::kernels::reference::{self, ConvShape};
 use tensor::kernels::winograd::{self, Tiling, WinogradFilters};
 use tensor::ops;
-use tensor::testing::Rng;
+use tensor::Rng;
 use tensor::{ConvGeometry, Tensor};
 
 fn close(name: &str, fast: &[f32], slow: &[f32], tol: f32) {
@@ -136,7 +136,7 @@ fn conv_other_kernel_sizes_through_the_op() {
                 stride,
                 pad: padding,
             };
-            let y = ops::conv2d::forward(&x, &wt, None, geo, None, false);
+            let y = ops::conv2d::forward(&x, &wt, None, geo);
             close(
                 &format!("op forward {name}"),
                 y.data(),
@@ -144,7 +144,7 @@ fn conv_other_kernel_sizes_through_the_op() {
                 1e-5,
             );
             let dy = rng.tensor(y.shape(), -1.0, 1.0);
-            let g = ops::conv2d::backward(&x, &wt, &dy, geo, None, [true, true, true]);
+            let g = ops::conv2d::backward(&x, &wt, &dy, geo, [true, true, true]);
             close(
                 &format!("op dx {name}"),
                 g.dx.unwrap().data(),
@@ -227,8 +227,8 @@ fn results_do_not_depend_on_the_thread_count() {
     let fc_x = rng.tensor(&[1, 500], -1.0, 1.0);
     let run = || {
         let geo = ConvGeometry::SAME_3X3;
-        let y = ops::conv2d::forward(&x, &w, None, geo, None, false);
-        let g = ops::conv2d::backward(&x, &w, &dy, geo, None, [true, true, true]);
+        let y = ops::conv2d::forward(&x, &w, None, geo);
+        let g = ops::conv2d::backward(&x, &w, &dy, geo, [true, true, true]);
         let f = ops::dense::forward(&fc_x, &fc_w, None);
         let fg = ops::dense::backward(&fc_x, &fc_w, &f, [true, true]);
         let mut all: Vec<Tensor> = vec![
@@ -248,7 +248,7 @@ fn results_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn selected_channel_convolution_matches_the_full_one() {
-    use tensor::{Graph, PackedConv};
+    use tensor::{Graph, PackedConv, ReluRule};
     let mut rng = Rng::new(600);
     let x = rng.tensor(&[3, 5, 7, 9], -1.0, 1.0);
     let layer = PackedConv::new(
@@ -262,7 +262,7 @@ fn selected_channel_convolution_matches_the_full_one() {
     // Full convolution + ReLU, then keep channel channels[i] of image i, weighted by dy.
     let mut g = Graph::new();
     let xv = g.input(x.clone());
-    let full = g.conv2d_packed_relu(xv, &layer);
+    let full = g.frozen_conv2d(xv, &layer, Some(ReluRule::Standard));
     let mut mask = vec![0.0; 3 * 6 * 63];
     for (i, &c) in channels.iter().enumerate() {
         mask[(i * 6 + c) * 63..(i * 6 + c + 1) * 63]
@@ -275,7 +275,7 @@ fn selected_channel_convolution_matches_the_full_one() {
 
     let mut g2 = Graph::new();
     let xv2 = g2.input(x);
-    let sel = g2.conv2d_selected(xv2, &layer, &channels, true);
+    let sel = g2.frozen_conv2d_channels(xv2, &layer, &channels, Some(ReluRule::Standard));
     for (i, &c) in channels.iter().enumerate() {
         let got = &g2.value(sel).data()[i * 63..(i + 1) * 63];
         let want = &g.value(full).data()[(i * 6 + c) * 63..(i * 6 + c + 1) * 63];

@@ -43,6 +43,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{gemm, MatRef};
+use crate::buffer::{self, Buffer};
 use super::simd::{load, store, SendPtr, Vf, LANES};
 
 /// Output channels per register tile (AVX-512: 8 x 3 = 24 of its 32 registers accumulate).
@@ -169,11 +170,11 @@ pub(crate) fn pad_planes(
     wp: usize,
     stride: usize,
     slack: usize,
-) -> Vec<f32> {
+) -> Buffer {
     assert!(wp >= w + pad && stride >= (h + pad) * wp && x.len() == planes * h * w);
     let len = planes * stride + slack;
     let zero = std::mem::MaybeUninit::new(0.0f32);
-    let mut padded: Vec<f32> = Vec::with_capacity(len);
+    let mut padded: Vec<f32> = buffer::take(len);
     let (planes_part, tail) = padded.spare_capacity_mut()[..len].split_at_mut(planes * stride);
     tail.fill(zero);
     planes_part
@@ -192,7 +193,7 @@ pub(crate) fn pad_planes(
         });
     // SAFETY: all `len` floats were written just above.
     unsafe { padded.set_len(len) };
-    padded
+    Buffer::new(padded)
 }
 
 /// The accumulators of one register tile: `CO_BLOCK` output channels x `Q_VECS` vectors.
@@ -253,7 +254,7 @@ pub fn conv2d(
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.
     let len = n * cout * ho * wo;
-    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let mut out: Vec<f32> = buffer::take(len);
     let taps: Vec<usize> = (0..k * k).map(|t| (t / k) * lay.wp + t % k).collect();
     let blocks = cout.div_ceil(CO_BLOCK);
     let q_tiles = lay.q_padded / TILE;
@@ -387,7 +388,7 @@ pub fn conv2d_weight_gradient(
     let padded = pad_planes(x, n * cin, [h, w], pad, lay.wp, lay.channel_stride, 0);
     let (ho, wo, wp) = (lay.ho, lay.wo, lay.wp);
     assert_eq!(dy.len(), n * cout * ho * wo);
-    let mut dy_flat = vec![0.0; n * cout * lay.q_len];
+    let mut dy_flat = Buffer::new(buffer::zeroed(n * cout * lay.q_len));
     dy_flat
         .par_chunks_mut(lay.q_len)
         .zip(dy.par_chunks(ho * wo))

@@ -30,6 +30,7 @@ use rayon::prelude::*;
 
 use super::conv_direct::{tile, Accumulators, PackedFilters, CO_BLOCK, Q_VECS, TILE};
 use super::simd::{store, SendPtr, Vf, LANES};
+use crate::buffer;
 
 /// Output positions per task: 16 register tiles.
 const POSITIONS_PER_TASK: usize = 16 * TILE;
@@ -66,7 +67,7 @@ pub fn conv2d(
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.
     let len = n * cout * positions;
-    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let mut out: Vec<f32> = buffer::take(len);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let zero = Vf::splat(0.0);
 

@@ -42,6 +42,7 @@ use rayon::prelude::*;
 
 use super::conv_direct::{pad_planes, tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
 use super::simd::{load_slice, SendPtr, Vf, LANES};
+use crate::buffer;
 
 /// Which Winograd algorithm: the output tile size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,7 +326,7 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     // Every element is written below (each output by exactly one task), so the buffer is not
     // zeroed first.
     let len = n * cout * h * w;
-    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let mut out: Vec<f32> = buffer::take(len);
     let out_ptr = SendPtr(out.as_mut_ptr());
 
     // The input with a zero border, sized so every tile's patch is inside: no bounds checks in

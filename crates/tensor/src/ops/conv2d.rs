@@ -25,7 +25,7 @@
 //! Anything else runs on the reference kernels (correct, slow).
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::kernels::conv_direct::{self, PackedFilters};
 use crate::kernels::im2col;
@@ -48,16 +48,12 @@ impl ConvGeometry {
     };
 }
 
-/// A convolution layer's frozen weights, packed for the fast kernels. Each packing is made once,
-/// the first time a kernel needs it (inference never needs the input-gradient ones, and which
-/// forward kernel runs depends on the image size), and reused from then on.
-#[derive(Debug)]
-pub struct PackedConv {
-    /// `[cout, cin, k, k]`.
-    pub weight: Tensor,
-    /// `[cout]`.
-    pub bias: Tensor,
-    pub geometry: ConvGeometry,
+/// The fast kernels' forms of one weight tensor, each made the first time a kernel needs it
+/// and kept from then on (inference never needs the input-gradient ones, and which forward
+/// kernel runs depends on the image size). A frozen layer holds one (see
+/// [`super::frozen_conv::PackedConv`]); a convolution without one packs its weights per call.
+#[derive(Debug, Default)]
+pub struct FilterCache {
     forward: OnceLock<PackedFilters>,
     winograd_forward: [OnceLock<WinogradFilters>; 2],
     input_gradient: OnceLock<PackedFilters>,
@@ -97,56 +93,41 @@ fn winograd_tiling(
     })
 }
 
-impl PackedConv {
-    pub fn new(weight: Tensor, bias: Tensor, geometry: ConvGeometry) -> Arc<PackedConv> {
-        let [cout, _, kh, kw] = weight.dims4();
-        assert_eq!(kh, kw, "square kernels only");
-        assert_eq!(bias.shape(), &[cout], "bias shape");
-        Arc::new(PackedConv {
-            weight,
-            bias,
-            geometry,
-            forward: OnceLock::new(),
-            winograd_forward: Default::default(),
-            input_gradient: OnceLock::new(),
-            winograd_input_gradient: Default::default(),
-        })
-    }
-
-    fn forward_filters(&self) -> &PackedFilters {
+impl FilterCache {
+    fn forward_filters(&self, w: &Tensor) -> &PackedFilters {
         self.forward.get_or_init(|| {
-            let [cout, cin, k, _] = self.weight.dims4();
-            PackedFilters::for_forward(self.weight.data(), cout, cin, k)
+            let [cout, cin, k, _] = w.dims4();
+            PackedFilters::for_forward(w.data(), cout, cin, k)
         })
     }
 
-    fn winograd_forward_filters(&self, tiling: Tiling) -> &WinogradFilters {
+    fn winograd_forward_filters(&self, w: &Tensor, tiling: Tiling) -> &WinogradFilters {
         self.winograd_forward[tiling.index()].get_or_init(|| {
-            let [cout, cin, _, _] = self.weight.dims4();
-            WinogradFilters::for_forward(self.weight.data(), cout, cin, tiling)
+            let [cout, cin, _, _] = w.dims4();
+            WinogradFilters::for_forward(w.data(), cout, cin, tiling)
         })
     }
 
-    fn winograd_input_gradient_filters(&self, tiling: Tiling) -> &WinogradFilters {
+    fn winograd_input_gradient_filters(&self, w: &Tensor, tiling: Tiling) -> &WinogradFilters {
         self.winograd_input_gradient[tiling.index()].get_or_init(|| {
-            let [cout, cin, _, _] = self.weight.dims4();
-            WinogradFilters::for_input_gradient(self.weight.data(), cout, cin, tiling)
+            let [cout, cin, _, _] = w.dims4();
+            WinogradFilters::for_input_gradient(w.data(), cout, cin, tiling)
         })
     }
 
-    fn input_gradient_filters(&self) -> &PackedFilters {
+    fn input_gradient_filters(&self, w: &Tensor) -> &PackedFilters {
         self.input_gradient.get_or_init(|| {
-            let [cout, cin, k, _] = self.weight.dims4();
-            PackedFilters::for_input_gradient(self.weight.data(), cout, cin, k)
+            let [cout, cin, k, _] = w.dims4();
+            PackedFilters::for_input_gradient(w.data(), cout, cin, k)
         })
     }
 }
 
-fn uses_fast_path(k: usize, g: ConvGeometry) -> bool {
+pub(crate) fn uses_fast_path(k: usize, g: ConvGeometry) -> bool {
     g.stride == 1 && g.padding < k
 }
 
-fn conv_shape(x: &Tensor, w: &Tensor, g: ConvGeometry) -> ConvShape {
+pub(crate) fn conv_shape(x: &Tensor, w: &Tensor, g: ConvGeometry) -> ConvShape {
     let [n, cin, h, wd] = x.dims4();
     let [cout, wcin, k, k2] = w.dims4();
     assert_eq!(cin, wcin, "input has {cin} channels, weights expect {wcin}");
@@ -175,13 +156,25 @@ fn cached_or_packed<'a, F: Clone>(cached: Option<&'a F>, pack: impl FnOnce() -> 
     cached.map_or_else(|| Cow::Owned(pack()), Cow::Borrowed)
 }
 
-/// The convolution, followed by ReLU when `relu` is set (fused into the kernel's store).
-pub fn forward(
+/// The op's forward: `y = conv(x, w) + b`.
+pub fn forward(x: &Tensor, w: &Tensor, b: Option<&Tensor>, g: ConvGeometry) -> Tensor {
+    convolve(x, w, b, g, None, false)
+}
+
+/// The op's backward: the gradients asked for by `want` = [dx, dw, db].
+pub fn backward(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry, want: [bool; 3]) -> ConvGrads {
+    convolve_backward(x, w, dy, g, None, want)
+}
+
+/// The convolution on the kernel that suits its shape (see the module docs), followed by ReLU
+/// when `relu` is set (fused into the kernel's store). `cache` keeps the packed weights of a
+/// frozen layer between calls; without one they are packed for this call.
+pub fn convolve(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     g: ConvGeometry,
-    packed: Option<&PackedConv>,
+    cache: Option<&FilterCache>,
     relu: bool,
 ) -> Tensor {
     let s = conv_shape(x, w, g);
@@ -195,13 +188,13 @@ pub fn forward(
         return Tensor::new(&out_shape, y);
     }
     if let Some(tiling) = winograd_tiling(s.cin, s.cout, s.k, g, [s.n, s.h, s.w]) {
-        let filters = cached_or_packed(packed.map(|p| p.winograd_forward_filters(tiling)), || {
+        let filters = cached_or_packed(cache.map(|c| c.winograd_forward_filters(w, tiling)), || {
             WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling)
         });
         let y = winograd::conv3x3(x.data(), s.n, s.h, s.w, &filters, bias, relu);
         return Tensor::new(&out_shape, y);
     }
-    let filters = cached_or_packed(packed.map(|p| p.forward_filters()), || {
+    let filters = cached_or_packed(cache.map(|c| c.forward_filters(w)), || {
         PackedFilters::for_forward(w.data(), s.cout, s.cin, s.k)
     });
     let y = if s.cin < WINOGRAD_MIN_CHANNELS {
@@ -212,74 +205,6 @@ pub fn forward(
     Tensor::new(&out_shape, y)
 }
 
-/// One output channel per image: image `i` of `x` (`[N, Cin, H, W]`) is convolved with filter
-/// `channels[i]` of `layer` only, giving `[N, 1, H', W']` (then ReLU when `relu`).
-///
-/// Filter visualization needs exactly this at its target layer: the loss of image `i` reads only
-/// channel `channels[i]`, so computing the other channels (forward) and sending zero gradients
-/// through them (backward) would be wasted work, a whole layer's worth.
-pub fn forward_selected(x: &Tensor, layer: &PackedConv, channels: &[usize], relu: bool) -> Tensor {
-    let s = conv_shape(x, &layer.weight, layer.geometry);
-    assert_eq!(channels.len(), s.n, "one channel per image");
-    assert!(
-        uses_fast_path(s.k, layer.geometry),
-        "selected-channel convolution needs stride 1"
-    );
-    let (ho, wo) = (s.ho(), s.wo());
-    let per_filter = s.cin * s.k * s.k;
-    let image_len = s.cin * s.h * s.w;
-    let mut out = Vec::with_capacity(s.n * ho * wo);
-    for (i, &c) in channels.iter().enumerate() {
-        assert!(c < s.cout, "channel {c} of {}", s.cout);
-        let filter = PackedFilters::for_forward(
-            &layer.weight.data()[c * per_filter..(c + 1) * per_filter],
-            1,
-            s.cin,
-            s.k,
-        );
-        let bias = [layer.bias.data()[c]];
-        let xi = &x.data()[i * image_len..(i + 1) * image_len];
-        out.extend(conv_direct::conv2d(
-            xi,
-            1,
-            s.h,
-            s.w,
-            &filter,
-            Some(&bias),
-            s.pad,
-            relu,
-        ));
-    }
-    Tensor::new(&[s.n, 1, ho, wo], out)
-}
-
-/// Backward of [`forward_selected`] with respect to `x` (the weights are frozen): image `i`'s
-/// gradient flows back through filter `channels[i]` alone.
-pub fn backward_selected(
-    x: &Tensor,
-    layer: &PackedConv,
-    channels: &[usize],
-    dy: &Tensor,
-) -> Tensor {
-    let s = conv_shape(x, &layer.weight, layer.geometry);
-    let (ho, wo) = (s.ho(), s.wo());
-    let per_filter = s.cin * s.k * s.k;
-    let mut dx = Vec::with_capacity(x.len());
-    for (i, &c) in channels.iter().enumerate() {
-        let flipped = PackedFilters::for_input_gradient(
-            &layer.weight.data()[c * per_filter..(c + 1) * per_filter],
-            1,
-            s.cin,
-            s.k,
-        );
-        let dyi = &dy.data()[i * ho * wo..(i + 1) * ho * wo];
-        dx.extend(conv_direct::conv2d_input_gradient(
-            dyi, 1, ho, wo, &flipped, s.pad,
-        ));
-    }
-    Tensor::new(x.shape(), dx)
-}
-
 /// The gradients a convolution hands back (each only when asked for).
 pub struct ConvGrads {
     pub dx: Option<Tensor>,
@@ -287,13 +212,13 @@ pub struct ConvGrads {
     pub db: Option<Tensor>,
 }
 
-/// `want` = [dx, dw, db].
-pub fn backward(
+/// The gradients of [`convolve`] (without its ReLU) asked for by `want` = [dx, dw, db].
+pub fn convolve_backward(
     x: &Tensor,
     w: &Tensor,
     dy: &Tensor,
     g: ConvGeometry,
-    packed: Option<&PackedConv>,
+    cache: Option<&FilterCache>,
     want: [bool; 3],
 ) -> ConvGrads {
     let s = conv_shape(x, w, g);
@@ -302,12 +227,12 @@ pub fn backward(
         // The input gradient is a convolution with `cout` input channels (see conv_direct).
         let data = if let Some(tiling) = winograd_tiling(s.cout, s.cin, s.k, g, [s.n, s.h, s.w]) {
             let flipped = cached_or_packed(
-                packed.map(|p| p.winograd_input_gradient_filters(tiling)),
+                cache.map(|c| c.winograd_input_gradient_filters(w, tiling)),
                 || WinogradFilters::for_input_gradient(w.data(), s.cout, s.cin, tiling),
             );
             winograd::conv3x3(dy.data(), s.n, s.h, s.w, &flipped, None, false)
         } else if fast {
-            let flipped = cached_or_packed(packed.map(|p| p.input_gradient_filters()), || {
+            let flipped = cached_or_packed(cache.map(|c| c.input_gradient_filters(w)), || {
                 PackedFilters::for_input_gradient(w.data(), s.cout, s.cin, s.k)
             });
             conv_direct::conv2d_input_gradient(dy.data(), s.n, s.ho(), s.wo(), &flipped, s.pad)

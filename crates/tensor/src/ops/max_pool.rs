@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use crate::buffer;
 use crate::tensor::Tensor;
 
 /// Returns the pooled tensor and, for each output, the flat index of its maximum in `x`.
@@ -17,7 +18,8 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
         x.len() < u32::MAX as usize,
         "tensor too large for max-pool indices"
     );
-    let mut out = vec![0.0; n * c * ho * wo];
+    // Every output is written below; the buffer's old contents do not matter.
+    let mut out = buffer::filled(n * c * ho * wo, 0.0);
     let mut argmax = vec![0u32; out.len()];
     let xd = x.data();
     let plane_out = (ho * wo).max(1);
@@ -48,7 +50,7 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
 }
 
 pub fn backward(x_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Tensor {
-    let mut dx = vec![0.0; x_shape.iter().product()];
+    let mut dx = buffer::zeroed(x_shape.iter().product());
     let [h, w] = [x_shape[2], x_shape[3]];
     let (plane_in, plane_out) = (h * w, (h / 2) * (w / 2));
     if plane_in == 0 || plane_out == 0 {

@@ -5,11 +5,14 @@
 //! Notation in the comments: `y` is the op's output, `dy` = d loss / d y (the gradient arriving
 //! from later ops), and each backward returns `dx` = d loss / d x = sum over y of dy * dy/dx.
 
+pub mod affine;
 pub mod bias_add;
 pub mod conv2d;
 pub mod dense;
 pub mod elementwise;
+pub mod frozen_conv;
 pub mod max_pool;
+pub mod permute;
 pub mod reduce;
 pub mod relu;
 pub mod select;

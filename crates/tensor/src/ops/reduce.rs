@@ -1,8 +1,9 @@
-//! Sums and means, over the whole tensor or over one axis.
+//! Sums and means, over the whole tensor or over one axis, and the maximum over one axis.
 //!
 //! Backward: each input contributes to its sum with coefficient 1, so every input receives the
 //! sum's gradient unchanged (`dx[i] = dy`), "broadcast" back over what was summed. A mean is a
-//! sum times `1/count`, so its inputs receive `dy / count`.
+//! sum times `1/count`, so its inputs receive `dy / count`. A maximum equals one of its inputs,
+//! so that input alone receives `dy` (the first one when several tie, as in max-pool).
 //!
 //! Sums accumulate in f64 so that large reductions (a 150x150 activation map) stay exact to f32.
 
@@ -76,4 +77,37 @@ pub fn mean_axis_forward(x: &Tensor, axis: usize) -> Tensor {
 pub fn mean_axis_backward(x_shape: &[usize], axis: usize, dy: &Tensor) -> Tensor {
     let len = x_shape[axis].max(1) as f32;
     sum_axis_backward(x_shape, axis, dy).map(|v| v / len)
+}
+
+/// The maximum over one axis (removing it), and for each output the position along the axis
+/// that held it.
+pub fn max_axis_forward(x: &Tensor, axis: usize) -> (Tensor, Vec<u32>) {
+    let (outer, len, inner) = split(x.shape(), axis);
+    assert!(len > 0, "maximum over an empty axis");
+    let xd = x.data();
+    let mut y = Vec::with_capacity(outer * inner);
+    let mut argmax = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| xd[(o * len + k) * inner + i];
+            let best = (1..len).fold(0, |best, k| if at(k) > at(best) { k } else { best });
+            y.push(at(best));
+            argmax.push(best as u32);
+        }
+    }
+    let mut shape = x.shape().to_vec();
+    shape.remove(axis);
+    (Tensor::new(&shape, y), argmax)
+}
+
+pub fn max_axis_backward(x_shape: &[usize], axis: usize, argmax: &[u32], dy: &Tensor) -> Tensor {
+    let (outer, len, inner) = split(x_shape, axis);
+    let mut dx = crate::buffer::zeroed(outer * len * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let k = argmax[o * inner + i] as usize;
+            dx[(o * len + k) * inner + i] = dy.data()[o * inner + i];
+        }
+    }
+    Tensor::new(x_shape, dx)
 }

@@ -4,6 +4,7 @@
 //! Backward: `y` is a copy of a slice of `x`, so `dx` is `dy` placed back into that slice and zero
 //! everywhere else.
 
+use crate::buffer;
 use crate::tensor::Tensor;
 
 /// (outer, axis length, inner) sizes: x viewed as `[outer, len, inner]`.
@@ -30,7 +31,7 @@ pub fn forward(x: &Tensor, axis: usize, index: usize) -> Tensor {
         index < len,
         "index {index} out of range for axis of length {len}"
     );
-    let mut y = Vec::with_capacity(outer * inner);
+    let mut y = buffer::take(outer * inner);
     for o in 0..outer {
         let start = (o * len + index) * inner;
         y.extend_from_slice(&x.data()[start..start + inner]);
@@ -40,7 +41,7 @@ pub fn forward(x: &Tensor, axis: usize, index: usize) -> Tensor {
 
 pub fn backward(x_shape: &[usize], axis: usize, index: usize, dy: &Tensor) -> Tensor {
     let (outer, len, inner) = split(x_shape, axis);
-    let mut dx = vec![0.0; outer * len * inner];
+    let mut dx = buffer::zeroed(outer * len * inner);
     for o in 0..outer {
         let start = (o * len + index) * inner;
         dx[start..start + inner].copy_from_slice(&dy.data()[o * inner..(o + 1) * inner]);
