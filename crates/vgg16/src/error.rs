@@ -1,15 +1,11 @@
 //! The one error type of this crate: every message names what is wrong and, where it can, what
 //! was expected, in one line.
 
-use std::path::PathBuf;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A file that cannot be read or written.
+    #[error(transparent)]
+    File(#[from] tensor::io::FileError),
     /// A weights file that cannot be used as it is.
     #[error("{path}: {message}")]
     Weights { path: String, message: String },

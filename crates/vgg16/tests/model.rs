@@ -13,7 +13,7 @@ fn tiny_vgg16_forward_matches_pytorch() {
     let mut g = Graph::no_grad();
     let x = g.constant(expected["gradcam.input"].clone());
     let last = model.layers().len() - 1;
-    let outputs = model.forward_layers(&mut g, x, last).unwrap();
+    let outputs = model.forward_all(&mut g, x, vgg16::Span::to(last)).unwrap();
     let block5_conv3 = model.layer_index("block5_conv3").unwrap();
     assert_close(
         "block5_conv3",
@@ -30,7 +30,7 @@ fn tiny_vgg16_forward_matches_pytorch() {
     // forward_to (which frees intermediates on a no-grad tape) gives the same logits.
     let mut g2 = Graph::no_grad();
     let x2 = g2.constant(expected["gradcam.input"].clone());
-    let y = model.forward_to(&mut g2, x2, last).unwrap();
+    let y = model.forward(&mut g2, x2, vgg16::Span::to(last)).unwrap();
     assert_eq!(g2.value(y).data(), g.value(outputs[last]).data());
 }
 
@@ -87,6 +87,6 @@ fn classifier_needs_224_inputs() {
     let mut g = Graph::no_grad();
     let x = g.constant(tensor::Tensor::zeros(&[1, 3, 160, 160]));
     let last = model.layers().len() - 1;
-    let err = model.forward_to(&mut g, x, last).unwrap_err().to_string();
+    let err = model.forward(&mut g, x, vgg16::Span::to(last)).unwrap_err().to_string();
     assert!(err.contains("224x224"), "{err}");
 }

@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::temp_dir;
-use vgg16::layers::{CONV_NAMES, TORCHVISION_CONV_INDEX};
+use vgg16::names::{CONV_NAMES, TORCHVISION_CONV_INDEX};
 use vgg16::{Preprocessing, Vgg16};
 
 fn small() -> Vgg16 {

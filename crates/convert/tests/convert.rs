@@ -1,13 +1,12 @@
 //! The Keras-layout converter, checked against independent computations in Keras's own layout.
 
-mod common;
 
 use std::collections::HashMap;
 
-use tensor::testing::Rng;
+use tensor::Rng;
 use tensor::{Graph, Tensor};
-use vgg16::convert::from_keras_layout;
-use vgg16::layers::{CONV_NAMES, DENSE_NAMES};
+use convert::from_keras_layout;
+use vgg16::names::{CONV_NAMES, DENSE_NAMES};
 use vgg16::model::Vgg16;
 use vgg16::weights::WeightFile;
 
@@ -77,7 +76,7 @@ fn fc1_rows_are_permuted_from_hwc_to_chw() {
     let x = g.constant(pooled);
     let first = model.layer_index("flatten").unwrap();
     let fc1 = model.layer_index("fc1").unwrap();
-    let outs = model.forward_range(&mut g, x, first, fc1).unwrap();
+    let outs = model.forward_all(&mut g, x, vgg16::Span::new(first, fc1)).unwrap();
     let ours = g.value(*outs.last().unwrap());
     for (a, b) in ours.data().iter().zip(&keras_y) {
         assert!((a - b).abs() < 1e-4, "{a} vs {b}");
@@ -120,7 +119,7 @@ fn conv_kernels_are_transposed_from_hwio() {
     }
     let mut g = Graph::no_grad();
     let xv = g.constant(x);
-    let y = model.forward_to(&mut g, xv, 0).unwrap();
+    let y = model.forward(&mut g, xv, vgg16::Span::to(0)).unwrap();
     for (a, b) in g.value(y).data().iter().zip(&expected) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }

