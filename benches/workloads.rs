@@ -14,15 +14,12 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use vgg16::Vgg16;
 use viz::ascent;
-use viz::bench;
 use viz::gradcam::{self, Score};
+use viz::workloads;
 
 fn workloads(c: &mut Criterion) {
-    // As the `viz` binary does: later ascent steps reuse the memory of earlier ones.
-    viz::allocator::keep_freed_memory();
     let model = Vgg16::random_standard(0, true);
-    let input = bench::input_224();
-    let last = model.layers().len() - 1;
+    let input = workloads::input_224();
 
     let mut group = c.benchmark_group("workloads");
     group
@@ -30,17 +27,13 @@ fn workloads(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5));
     group.bench_function("forward_224", |b| {
-        b.iter(|| {
-            let mut g = tensor::Graph::no_grad();
-            let x = g.constant(input.clone());
-            model.forward_to(&mut g, x, last).expect("forward");
-        })
+        b.iter(|| workloads::forward(&model, &input).expect("forward"))
     });
     let block5_conv3 = model.layer_index("block5_conv3").expect("a VGG16 layer");
     group.bench_function("gradcam_224", |b| {
         b.iter(|| gradcam::grad_cam(&model, &input, block5_conv3, None, Score::Logit).expect("cam"))
     });
-    let config = bench::ascent_config(&model).expect("a VGG16 layer");
+    let config = workloads::ascent_config(&model).expect("a VGG16 layer");
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("ascent_150_block3_conv1_40", |b| {
         b.iter(|| {
@@ -54,8 +47,8 @@ fn workloads(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(5));
-    for name in bench::GRID_LAYERS {
-        let config = bench::grid_config(&model, name, 1).expect("a VGG16 layer");
+    for name in workloads::GRID_LAYERS {
+        let config = workloads::grid_config(&model, name, 1).expect("a VGG16 layer");
         let start = ascent::random_start(64, 64, 0);
         group.bench_function(name, |b| {
             b.iter(|| ascent::run(&model, &config, start.clone(), |_| {}).expect("ascent step"))

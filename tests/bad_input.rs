@@ -264,7 +264,7 @@ fn bad_weights_files() {
         .into_iter()
         .filter(|(n, _)| n.starts_with("block"))
         .collect();
-    vgg16::weights::save(&notop, &convs, &Default::default()).unwrap();
+    tensor::io::save(&notop, &convs, &Default::default()).unwrap();
     let n = notop.to_str().unwrap();
     fails(
         &gradcam(&dir, img, n),
@@ -449,7 +449,7 @@ fn nan_during_ascent_names_the_step() {
     precious(&dir);
     // Start images so large that the first layer overflows to infinity.
     let image = tensor::Tensor::full(&[1, 3, 32, 32], 3.0e38);
-    vgg16::weights::save(
+    tensor::io::save(
         &dir.join("init.safetensors"),
         &[("image".to_string(), image)],
         &Default::default(),

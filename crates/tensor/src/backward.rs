@@ -156,9 +156,7 @@ impl Graph {
                     give(*a, da);
                     give(*b, db);
                 }
-                Op::Scale { x, factor } => {
-                    give(*x, ops::elementwise::scale_backward(&dy, *factor))
-                }
+                Op::Scale { x, factor } => give(*x, ops::elementwise::scale_backward(&dy, *factor)),
                 Op::Square { x } => give(*x, ops::elementwise::square_backward(x_of(x), &dy)),
                 Op::Sqrt { x } => give(*x, ops::elementwise::sqrt_backward(y, &dy)),
                 Op::Softmax { x } => give(*x, ops::softmax::softmax_backward(y, &dy)),

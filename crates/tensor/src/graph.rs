@@ -138,7 +138,12 @@ impl Graph {
     /// only through it to `x`; then ReLU (going backward by `relu`'s rule) when `relu` is given.
     /// The same as `conv2d` with constant weights, then `relu_with`, only faster (see
     /// `ops::frozen_conv`).
-    pub fn frozen_conv2d(&mut self, x: Var, layer: &Arc<PackedConv>, relu: Option<ReluRule>) -> Var {
+    pub fn frozen_conv2d(
+        &mut self,
+        x: Var,
+        layer: &Arc<PackedConv>,
+        relu: Option<ReluRule>,
+    ) -> Var {
         let y = ops::frozen_conv::forward(self.value(x), layer, relu, None);
         let op = Op::FrozenConv2d {
             x,

@@ -102,7 +102,8 @@ pub fn load(path: &Path) -> Result<NamedTensors, FileError> {
     // SAFETY: the map is read-only; like every program that maps files, we assume nobody
     // truncates the file while it is mapped.
     let map = Arc::new(
-        unsafe { Mmap::map(&file) }.map_err(|e| FileError::new(&shown, format!("cannot map: {e}")))?,
+        unsafe { Mmap::map(&file) }
+            .map_err(|e| FileError::new(&shown, format!("cannot map: {e}")))?,
     );
     let st = SafeTensors::deserialize(&map).map_err(|e| FileError::new(&shown, explain(e)))?;
     let (_, header) =

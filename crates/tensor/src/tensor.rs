@@ -101,7 +101,9 @@ impl Tensor {
     /// The values as an owned vector (copies unless this is the only owner).
     pub fn into_vec(self) -> Vec<f32> {
         match self.storage {
-            Storage::Owned(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()).into_vec(),
+            Storage::Owned(v) => Arc::try_unwrap(v)
+                .unwrap_or_else(|v| (*v).clone())
+                .into_vec(),
             Storage::Shared(s) => (*s).as_ref().to_vec(),
         }
     }

@@ -334,10 +334,14 @@ fn sigmoid_affine_channels_last_max_axis() {
     });
     let scale = rng.tensor(&[3], -2.0, 2.0);
     let shift = rng.tensor(&[3], -1.0, 1.0);
-    check("affine 4-D", &[x.clone(), scale.clone(), shift.clone()], |g, v| {
-        let y = g.affine(v[0], v[1], v[2]);
-        weighted_sum(g, y, 32)
-    });
+    check(
+        "affine 4-D",
+        &[x.clone(), scale.clone(), shift.clone()],
+        |g, v| {
+            let y = g.affine(v[0], v[1], v[2]);
+            weighted_sum(g, y, 32)
+        },
+    );
     let rows = rng.tensor(&[4, 3], -1.0, 1.0);
     check("affine 2-D", &[rows, scale, shift], |g, v| {
         let y = g.affine(v[0], v[1], v[2]);
@@ -386,11 +390,20 @@ fn relu_backward_rules() {
     let x = Tensor::new(&[4], vec![-1.0, 2.0, 3.0, -4.0]);
     let r = Tensor::new(&[4], vec![5.0, -6.0, 7.0, 8.0]);
     // Standard: the derivative, dy where x > 0 (gradient-checked in `relu` above too).
-    assert_eq!(relu_gradient(&x, &r, ReluRule::Standard), [0.0, -6.0, 7.0, 0.0]);
+    assert_eq!(
+        relu_gradient(&x, &r, ReluRule::Standard),
+        [0.0, -6.0, 7.0, 0.0]
+    );
     // Guided: also drops negative incoming gradients.
-    assert_eq!(relu_gradient(&x, &r, ReluRule::Guided), [0.0, 0.0, 7.0, 0.0]);
+    assert_eq!(
+        relu_gradient(&x, &r, ReluRule::Guided),
+        [0.0, 0.0, 7.0, 0.0]
+    );
     // Deconvnet: ignores the forward mask, keeps positive incoming gradients.
-    assert_eq!(relu_gradient(&x, &r, ReluRule::Deconvnet), [5.0, 0.0, 7.0, 8.0]);
+    assert_eq!(
+        relu_gradient(&x, &r, ReluRule::Deconvnet),
+        [5.0, 0.0, 7.0, 8.0]
+    );
     let err = gradient_check(
         &[x],
         |g, v| {

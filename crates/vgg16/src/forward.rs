@@ -3,7 +3,7 @@
 //! weights are always constants, so backward computes gradients only for the input and the
 //! activations), and the shape every layer makes of an input.
 
-use tensor::{Graph, ReluRule, Var};
+use tensor::{Graph, ReluRule, Tensor, Var};
 
 use crate::error::{Error, Result};
 use crate::model::{Vgg16, BODY_LEN};
@@ -55,6 +55,15 @@ impl Vgg16 {
             h = next;
         }
         Ok(h)
+    }
+
+    /// The last layer's output for preprocessed images `[N, 3, H, W]`, without a tape (the
+    /// class scores when the model has a head).
+    pub fn logits(&self, input: &Tensor) -> Result<Tensor> {
+        let mut g = Graph::no_grad();
+        let x = g.constant(input.clone());
+        let y = self.forward(&mut g, x, Span::to(self.layers().len() - 1))?;
+        Ok(g.value(y).clone())
     }
 
     /// Like [`Vgg16::forward`], keeping and returning every layer's output (index 0 is layer
@@ -159,7 +168,11 @@ impl Vgg16 {
     /// When a dense layer right after a flatten gets the wrong number of features, the cause is
     /// the image size: say which size the classifier needs. `flatten_input` is the flatten's
     /// input shape.
-    fn explain_input_size(&self, dense_at: usize, flatten_input: Option<&[usize]>) -> Option<Error> {
+    fn explain_input_size(
+        &self,
+        dense_at: usize,
+        flatten_input: Option<&[usize]>,
+    ) -> Option<Error> {
         let layers = self.layers();
         let Module::Dense { weight, .. } = &layers[dense_at].module else {
             return None;
@@ -225,8 +238,12 @@ impl Vgg16 {
             if let (Module::Flatten(_), Module::Dense { weight, .. }) =
                 (&layers[i].module, &layers[i + 1].module)
             {
-                let channels = self.output_shape(BODY_LEN - 1, 224, 224).map_or(0, |s| s[0]);
-                let side = ((weight.shape()[1] / channels.max(1)) as f64).sqrt().round() as usize;
+                let channels = self
+                    .output_shape(BODY_LEN - 1, 224, 224)
+                    .map_or(0, |s| s[0]);
+                let side = ((weight.shape()[1] / channels.max(1)) as f64)
+                    .sqrt()
+                    .round() as usize;
                 return (side << 5).max(32);
             }
         }

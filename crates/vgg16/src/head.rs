@@ -74,7 +74,9 @@ impl Head {
                     HeadLayer::GlobalMaxPool => json!({"type": "global_max_pool"}),
                     HeadLayer::Dense(a) => json!({"type": "dense", "activation": a.name()}),
                     HeadLayer::BatchNorm => json!({"type": "batchnorm"}),
-                    HeadLayer::Activation(a) => json!({"type": "activation", "activation": a.name()}),
+                    HeadLayer::Activation(a) => {
+                        json!({"type": "activation", "activation": a.name()})
+                    }
                     HeadLayer::Dropout => json!({"type": "dropout"}),
                 };
                 v["name"] = json!(name);
@@ -193,7 +195,8 @@ impl Head {
             return Head::from_json(text).map(Some);
         }
         let has_classifier = DENSE_NAMES.iter().any(|n| {
-            tensors.contains_key(&format!("{n}.weight")) || tensors.contains_key(&format!("{n}.bias"))
+            tensors.contains_key(&format!("{n}.weight"))
+                || tensors.contains_key(&format!("{n}.bias"))
         });
         Ok(has_classifier.then(Head::imagenet))
     }

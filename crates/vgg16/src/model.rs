@@ -157,7 +157,10 @@ impl Vgg16 {
             tensors,
             metadata: HashMap::from([
                 ("preprocessing".to_string(), "caffe".to_string()),
-                ("source".to_string(), format!("random weights (seed {seed})")),
+                (
+                    "source".to_string(),
+                    format!("random weights (seed {seed})"),
+                ),
             ]),
             torchvision_names: false,
         };
@@ -198,15 +201,11 @@ impl Vgg16 {
         if !self.has_classifier() {
             return 0;
         }
-        let channels = self
-            .layers
-            .iter()
-            .rev()
-            .find_map(|l| match &l.module {
-                Module::Dense { weight, .. } => Some(weight.shape()[0]),
-                Module::Conv(c) => Some(c.channels()),
-                _ => None,
-            });
+        let channels = self.layers.iter().rev().find_map(|l| match &l.module {
+            Module::Dense { weight, .. } => Some(weight.shape()[0]),
+            Module::Conv(c) => Some(c.channels()),
+            _ => None,
+        });
         channels.unwrap_or(0)
     }
 
@@ -240,7 +239,8 @@ impl Vgg16 {
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         for l in &self.layers {
-            let mut add = |kind: &str, t: &Tensor| out.push((format!("{}.{kind}", l.name), t.clone()));
+            let mut add =
+                |kind: &str, t: &Tensor| out.push((format!("{}.{kind}", l.name), t.clone()));
             match &l.module {
                 Module::Conv(c) => {
                     add("weight", &c.weight);
@@ -278,6 +278,10 @@ impl Vgg16 {
 
     /// Saves the weights in the project's format.
     pub fn save(&self, path: &Path) -> Result<()> {
-        Ok(tensor::io::save(path, &self.named_tensors(), &self.metadata())?)
+        Ok(tensor::io::save(
+            path,
+            &self.named_tensors(),
+            &self.metadata(),
+        )?)
     }
 }

@@ -19,7 +19,11 @@ impl Vgg16 {
         let mut out = format!("Model: \"{name}\"\n{}\n", line('_'));
         out += &row("Layer (type)", "Output Shape", "Param #");
         out += &format!("{}\n", line('='));
-        out += &row("input_1 (InputLayer)", &format!("[(None, {h}, {w}, 3)]"), "0");
+        out += &row(
+            "input_1 (InputLayer)",
+            &format!("[(None, {h}, {w}, 3)]"),
+            "0",
+        );
         for (i, layer) in self.layers().iter().enumerate() {
             let shape = match self.output_shape(i, h, w)?[..] {
                 [c, h, w] => format!("(None, {h}, {w}, {c})"),

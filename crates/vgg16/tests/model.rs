@@ -87,6 +87,9 @@ fn classifier_needs_224_inputs() {
     let mut g = Graph::no_grad();
     let x = g.constant(tensor::Tensor::zeros(&[1, 3, 160, 160]));
     let last = model.layers().len() - 1;
-    let err = model.forward(&mut g, x, vgg16::Span::to(last)).unwrap_err().to_string();
+    let err = model
+        .forward(&mut g, x, vgg16::Span::to(last))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("224x224"), "{err}");
 }

@@ -28,7 +28,9 @@ fn real_conv_weights_match_pytorch() {
     let mut g = Graph::no_grad();
     let x = g.constant(expected["input"].clone());
     let pool5 = model.layer_index("block5_pool").unwrap();
-    let outputs = model.forward_all(&mut g, x, vgg16::Span::to(pool5)).unwrap();
+    let outputs = model
+        .forward_all(&mut g, x, vgg16::Span::to(pool5))
+        .unwrap();
     let first4 = tensor::ops::select::forward(g.value(outputs[0]), 0, 0);
     let first4 = tensor::Tensor::new(&[1, 4, 64, 64], first4.data()[..4 * 64 * 64].to_vec());
     assert_close("block1_conv1", &first4, &expected["block1_conv1"], 1e-5);

@@ -14,10 +14,10 @@
 //!
 //! Two settings (SPEC 1.1): the book's first edition (the default) and the keras.io 2020 variant.
 
-use tensor::testing::Rng;
-use tensor::{Graph, Tensor};
-use vgg16::layers::LayerKind;
-use vgg16::{Error, Result, Vgg16};
+use tensor::{Graph, Rng, Tensor};
+use vgg16::Vgg16;
+
+use crate::error::{invalid, Result};
 
 /// Which published recipe to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,27 +87,27 @@ pub fn random_start(batch: usize, size: usize, seed: u64) -> Tensor {
 /// Checks a configuration against the model; returns the layer's channel count.
 pub fn validate(model: &Vgg16, config: &AscentConfig) -> Result<usize> {
     let layer = &model.layers()[config.layer];
-    if !matches!(layer.kind, LayerKind::Conv { .. } | LayerKind::Pool) {
-        return Err(Error::Invalid(format!(
+    if !layer.module.is_spatial() {
+        return invalid!(
             "filter visualization needs a convolution or pool layer, not '{}'",
             layer.name
-        )));
+        );
     }
     let shape = model.output_shape(config.layer, config.size, config.size)?;
     let (channels, h, w) = (shape[0], shape[1], shape[2]);
     if let Some(&bad) = config.filters.iter().find(|&&f| f >= channels) {
-        return Err(Error::Invalid(format!(
+        return invalid!(
             "filter {bad} does not exist: layer '{}' has filters 0..{}",
             layer.name,
             channels - 1
-        )));
+        );
     }
     let border = config.variant.loss_border();
     if h <= 2 * border || w <= 2 * border {
-        return Err(Error::Invalid(format!(
+        return invalid!(
             "input too small: layer '{}' is {h}x{w} at --size {}, nothing is left after the {border}-pixel border",
             layer.name, config.size
-        )));
+        );
     }
     Ok(channels)
 }
@@ -123,11 +123,11 @@ pub fn run(
     validate(model, config)?;
     let b = config.filters.len();
     if start.shape() != [b, 3, config.size, config.size] {
-        return Err(Error::Invalid(format!(
+        return invalid!(
             "start images have shape {:?}, expected [{b}, 3, {s}, {s}]",
             start.shape(),
             s = config.size
-        )));
+        );
     }
     let shape = model.output_shape(config.layer, config.size, config.size)?;
     let (h, w) = (shape[1], shape[2]);
@@ -140,7 +140,7 @@ pub fn run(
     for step in 0..config.steps {
         let mut g = Graph::new();
         let x = g.input(images.clone());
-        let act = model.forward_to_channels(&mut g, x, config.layer, &config.filters)?;
+        let act = model.forward_channels(&mut g, x, config.layer, &config.filters)?;
         let m = g.constant(mask.clone());
         let weighted = g.mul(act, m);
         let total = g.sum(weighted);
@@ -151,22 +151,22 @@ pub fn run(
         }
 
         if !g.value(total).all_finite() {
-            return Err(Error::Invalid(format!(
+            return invalid!(
                 "the loss became NaN or infinite at step {} of {}; the images overflowed (check --init, or use a smaller --step)",
                 step + 1,
                 config.steps
-            )));
+            );
         }
         let grad = g.backward(total).wrt(x).clone();
         // The tape still shares `images`' buffer: drop it so the update below writes in place
         // instead of copying the batch.
         drop(g);
         if !grad.all_finite() {
-            return Err(Error::Invalid(format!(
+            return invalid!(
                 "the gradient became NaN or infinite at step {} of {}; try a smaller --step",
                 step + 1,
                 config.steps
-            )));
+            );
         }
         let gd = grad.data();
         let img_data = images.data_mut();
@@ -239,7 +239,7 @@ pub fn revive_dead(
 fn start_losses(model: &Vgg16, config: &AscentConfig, images: &Tensor) -> Result<Vec<f32>> {
     let mut g = Graph::no_grad();
     let x = g.constant(images.clone());
-    let act = model.forward_to_channels(&mut g, x, config.layer, &config.filters)?;
+    let act = model.forward_channels(&mut g, x, config.layer, &config.filters)?;
     let [b, _, h, w] = g.value(act).dims4();
     let mask = loss_mask(b, h, w, config.variant.loss_border());
     let weighted = tensor::ops::elementwise::mul_forward(g.value(act), &mask);

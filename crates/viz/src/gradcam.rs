@@ -14,8 +14,9 @@
 //! each image its own gradient; alphas are computed per image, never averaged over the batch.
 
 use tensor::{Graph, Tensor};
-use vgg16::layers::LayerKind;
-use vgg16::{Error, Result, Vgg16};
+use vgg16::{Span, Vgg16, BODY_LEN};
+
+use crate::error::{invalid, Result};
 
 /// Which number to differentiate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,39 +56,31 @@ pub fn grad_cam(
     score: Score,
 ) -> Result<GradCam> {
     if !model.has_classifier() {
-        return Err(Error::Invalid(
+        return invalid!(
             "Grad-CAM needs the classifier (fc1, fc2, predictions), and these weights are conv-only; \
              get weights/vgg16.safetensors (see weights/README.md) or pass --weights FILE"
-                .into(),
-        ));
+        );
     }
-    let flatten = model.layer_index("flatten")?;
     let last = model.layers().len() - 1;
-    if layer >= flatten
-        || !matches!(
-            model.layers()[layer].kind,
-            LayerKind::Conv { .. } | LayerKind::Pool
-        )
-    {
-        return Err(Error::Invalid(format!(
+    if layer >= BODY_LEN || !model.layers()[layer].module.is_spatial() {
+        return invalid!(
             "Grad-CAM needs a convolution or pool layer, not '{}'",
             model.layers()[layer].name
-        )));
+        );
     }
     let n = input.shape()[0];
 
     // 1. Up to the target layer: no gradient needed, so no tape.
     let mut front = Graph::no_grad();
     let x = front.constant(input.clone());
-    let a = model.forward_to(&mut front, x, layer)?;
+    let a = model.forward(&mut front, x, Span::to(layer))?;
     let activations = front.value(a).clone();
     drop(front);
 
     // 2. From the target layer to the scores, on a tape whose only input is A.
     let mut g = Graph::new();
     let a = g.input(activations.clone());
-    let outputs = model.forward_range(&mut g, a, layer + 1, last)?;
-    let logits_var = *outputs.last().expect("at least one layer");
+    let logits_var = model.forward(&mut g, a, Span::new(layer + 1, last))?;
     let logits = g.value(logits_var).clone();
     let probabilities = tensor::ops::softmax::softmax_forward(&logits);
     let num_classes = logits.shape()[1];
@@ -95,16 +88,10 @@ pub fn grad_cam(
     let classes: Vec<usize> = match classes {
         Some(c) => {
             if c.len() != n {
-                return Err(Error::Invalid(format!(
-                    "{} classes given for {n} images",
-                    c.len()
-                )));
+                return invalid!("{} classes given for {n} images", c.len());
             }
             if let Some(&bad) = c.iter().find(|&&c| c >= num_classes) {
-                return Err(Error::Invalid(format!(
-                    "class {bad} is outside 0..{}",
-                    num_classes - 1
-                )));
+                return invalid!("class {bad} is outside 0..{}", num_classes - 1);
             }
             c.to_vec()
         }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use image::{ImageEncoder, RgbImage};
 use tensor::Tensor;
-use vgg16::{Preprocessing, Result};
+use vgg16::Preprocessing;
+
+use crate::error::Result;
 
 /// SPEC 1.1 "deprocess": `x -= mean(x); x /= (std(x) + 1e-5); x *= 0.1; x += 0.5; clip to
 /// [0, 1]; x *= 255; to u8` (mean and std over the whole image, all channels; the u8 conversion
@@ -168,9 +170,9 @@ pub fn save_png(path: &Path, img: &RgbImage) -> Result<()> {
             image::ExtendedColorType::Rgb8,
         )
         .map_err(|e| {
-            vgg16::Error::Invalid(format!("{}: cannot encode PNG: {e}", path.display()))
+            tensor::io::FileError::new(path.display(), format!("cannot encode PNG: {e}"))
         })?;
-    vgg16::files::write_atomically(path, &bytes)
+    Ok(tensor::io::write_atomically(path, &bytes)?)
 }
 
 /// Writes named tensors as safetensors (for `--dump`).
@@ -179,5 +181,5 @@ pub fn save_tensors(path: &Path, tensors: Vec<(&str, Tensor)>) -> Result<()> {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect();
-    vgg16::weights::save(path, &named, &Default::default())
+    Ok(tensor::io::save(path, &named, &Default::default())?)
 }

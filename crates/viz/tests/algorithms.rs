@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tensor::testing::assert_close;
 use tensor::Tensor;
-use vgg16::weights::WeightFile;
+
 use vgg16::{Preprocessing, Vgg16};
 use viz::ascent::{self, AscentConfig, Variant};
 use viz::gradcam::{grad_cam, Score};
@@ -21,7 +21,7 @@ fn model() -> Vgg16 {
 }
 
 fn expected() -> HashMap<String, Tensor> {
-    WeightFile::load(&fixtures().join("tiny_vgg16_expected.safetensors"))
+    tensor::io::load(&fixtures().join("tiny_vgg16_expected.safetensors"))
         .unwrap()
         .tensors
 }

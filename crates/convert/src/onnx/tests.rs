@@ -426,8 +426,7 @@ fn conv_picker_returns_layers_in_order() {
 #[test]
 fn conv_picker_reports_missing_and_misshapen_layers() {
     let missing = "functional_1/block3_conv2_1/convolution/ReadVariableOp:0";
-    let err =
-        conv_weights_with_channels(&conv_model(&SMALL, Some(missing)), &SMALL).unwrap_err();
+    let err = conv_weights_with_channels(&conv_model(&SMALL, Some(missing)), &SMALL).unwrap_err();
     assert!(err.contains(missing), "{err}");
     let mut wrong = SMALL;
     wrong[4] = (3, 6);

@@ -43,8 +43,8 @@
 use rayon::prelude::*;
 
 use super::gemm::{gemm, MatRef};
-use crate::buffer::{self, Buffer};
 use super::simd::{load, store, SendPtr, Vf, LANES};
+use crate::buffer::{self, Buffer};
 
 /// Output channels per register tile (AVX-512: 8 x 3 = 24 of its 32 registers accumulate).
 #[cfg(any(target_feature = "avx512f", wide16))]

@@ -11,7 +11,11 @@ use crate::tensor::Tensor;
 
 /// (channels, positions per channel) of `x`, checking the parameters' shapes.
 fn dims(x: &Tensor, scale: &Tensor, shift: &Tensor) -> (usize, usize) {
-    assert!(x.shape().len() >= 2, "affine needs [N, C, ...], got {:?}", x.shape());
+    assert!(
+        x.shape().len() >= 2,
+        "affine needs [N, C, ...], got {:?}",
+        x.shape()
+    );
     let c = x.shape()[1];
     assert_eq!(scale.shape(), &[c], "scale shape for {c} features");
     assert_eq!(shift.shape(), &[c], "shift shape for {c} features");
@@ -29,16 +33,28 @@ pub fn forward(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Tensor {
 }
 
 /// `(dx, dscale, dshift)`.
-pub fn backward(x: &Tensor, scale: &Tensor, shift: &Tensor, dy: &Tensor) -> (Tensor, Tensor, Tensor) {
+pub fn backward(
+    x: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    dy: &Tensor,
+) -> (Tensor, Tensor, Tensor) {
     let (c, inner) = dims(x, scale, shift);
     let mut dx = buffer::take(x.len());
     let mut dscale = vec![0.0f64; c];
     let mut dshift = vec![0.0f64; c];
-    let chunks = x.data().chunks(inner.max(1)).zip(dy.data().chunks(inner.max(1)));
+    let chunks = x
+        .data()
+        .chunks(inner.max(1))
+        .zip(dy.data().chunks(inner.max(1)));
     for (k, (xs, gs)) in chunks.enumerate() {
         let a = scale.data()[k % c];
         dx.extend(gs.iter().map(|&g| g * a));
-        dscale[k % c] += xs.iter().zip(gs).map(|(&x, &g)| x as f64 * g as f64).sum::<f64>();
+        dscale[k % c] += xs
+            .iter()
+            .zip(gs)
+            .map(|(&x, &g)| x as f64 * g as f64)
+            .sum::<f64>();
         dshift[k % c] += gs.iter().map(|&g| g as f64).sum::<f64>();
     }
     let to_f32 = |v: Vec<f64>| Tensor::new(&[c], v.into_iter().map(|v| v as f32).collect());

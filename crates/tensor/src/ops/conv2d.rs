@@ -162,7 +162,13 @@ pub fn forward(x: &Tensor, w: &Tensor, b: Option<&Tensor>, g: ConvGeometry) -> T
 }
 
 /// The op's backward: the gradients asked for by `want` = [dx, dw, db].
-pub fn backward(x: &Tensor, w: &Tensor, dy: &Tensor, g: ConvGeometry, want: [bool; 3]) -> ConvGrads {
+pub fn backward(
+    x: &Tensor,
+    w: &Tensor,
+    dy: &Tensor,
+    g: ConvGeometry,
+    want: [bool; 3],
+) -> ConvGrads {
     convolve_backward(x, w, dy, g, None, want)
 }
 
@@ -188,9 +194,10 @@ pub fn convolve(
         return Tensor::new(&out_shape, y);
     }
     if let Some(tiling) = winograd_tiling(s.cin, s.cout, s.k, g, [s.n, s.h, s.w]) {
-        let filters = cached_or_packed(cache.map(|c| c.winograd_forward_filters(w, tiling)), || {
-            WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling)
-        });
+        let filters =
+            cached_or_packed(cache.map(|c| c.winograd_forward_filters(w, tiling)), || {
+                WinogradFilters::for_forward(w.data(), s.cout, s.cin, tiling)
+            });
         let y = winograd::conv3x3(x.data(), s.n, s.h, s.w, &filters, bias, relu);
         return Tensor::new(&out_shape, y);
     }

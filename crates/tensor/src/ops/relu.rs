@@ -46,13 +46,9 @@ pub fn backward(y: &Tensor, dy: &Tensor, rule: ReluRule) -> Tensor {
     let mut dx = buffer::take(y.len());
     match rule {
         ReluRule::Standard => dx.par_extend(pairs.map(|(&y, &dy)| if y > 0.0 { dy } else { 0.0 })),
-        ReluRule::Guided => dx.par_extend(pairs.map(|(&y, &dy)| {
-            if y > 0.0 && dy > 0.0 {
-                dy
-            } else {
-                0.0
-            }
-        })),
+        ReluRule::Guided => {
+            dx.par_extend(pairs.map(|(&y, &dy)| if y > 0.0 && dy > 0.0 { dy } else { 0.0 }))
+        }
         ReluRule::Deconvnet => dx.par_extend(pairs.map(|(_, &dy)| dy.max(0.0))),
     }
     Tensor::new(y.shape(), dx)

@@ -1,0 +1,75 @@
+//! `viz bench`: medians of the main workloads (see [`crate::workloads`]), on random weights
+//! unless `--weights` is given.
+
+use clap::Args;
+use serde_json::json;
+use vgg16::Vgg16;
+
+use super::args::{Context, JsonArg, WeightsArg};
+use super::progress;
+use crate::error::Result;
+use crate::locate::load_model;
+use crate::workloads;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub weights: WeightsArg,
+    /// Timed runs per workload (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+    /// Also time the notebook's grid figure (4 layers x 64 filters x 40 steps at 64 px).
+    #[arg(long)]
+    pub grid: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
+    let model = match &a.weights.weights {
+        Some(p) => load_model(Some(p), true)?,
+        None => Vgg16::random_standard(0, true),
+    };
+    let runs = a.runs as usize;
+    let bar = progress::bar(workloads::ticks(runs, a.grid), ctx.quiet, "bench");
+    let t = workloads::measure(&model, runs, a.grid, &mut |what, ticked| {
+        if ticked {
+            bar.inc(1);
+        } else {
+            bar.set_message(what.to_string());
+        }
+    })?;
+    bar.finish_and_clear();
+    let threads = rayon::current_num_threads();
+    if a.json.json {
+        let mut v = json!({
+            "forward_224_ms": t.forward_ms,
+            "gradcam_224_ms": t.gradcam_ms,
+            "ascent_150_block3_conv1_40_ms": t.ascent_ms,
+            "threads": threads,
+            "weights": model.source,
+        });
+        if let Some(g) = t.grid_ms {
+            v["grid_64_ms"] = json!(g);
+        }
+        println!("{v}");
+    } else {
+        println!("threads: {threads}; weights: {}", model.source);
+        println!(
+            "forward 224x224:                      {:9.1} ms (median of {})",
+            t.forward_ms, t.runs
+        );
+        println!(
+            "Grad-CAM 224x224:                     {:9.1} ms (median of {})",
+            t.gradcam_ms, t.runs
+        );
+        println!(
+            "ascent block3_conv1 150 px, 40 steps: {:9.1} ms (median of {})",
+            t.ascent_ms, t.ascent_runs
+        );
+        if let Some(g) = t.grid_ms {
+            println!("grid figure (4 x 64 filters, 64 px):  {g:9.1} ms (one run)");
+        }
+    }
+    Ok(())
+}

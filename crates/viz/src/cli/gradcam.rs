@@ -1,0 +1,142 @@
+//! `viz gradcam`: the Grad-CAM heatmap of a class over an image.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use vgg16::{labels, preprocess};
+
+use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
+use crate::error::Result;
+use crate::figures;
+use crate::gradcam::Score;
+use crate::locate::load_model;
+use crate::output::{check_output, stem};
+use crate::render;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScoreChoice {
+    Logit,
+    Probability,
+}
+
+#[derive(Args, Debug)]
+pub struct GradcamArgs {
+    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+    /// Target class (default: the top-1 prediction).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=999))]
+    pub class: Option<u16>,
+    /// Layer name, e.g. block3_conv1 (see `viz summary`).
+    #[arg(long, default_value = "block5_conv3")]
+    pub layer: String,
+    /// What to differentiate: the class's logit (the Grad-CAM paper) or its softmax probability (the book).
+    #[arg(long, value_enum, default_value_t = ScoreChoice::Logit)]
+    pub score: ScoreChoice,
+    #[command(flatten)]
+    pub resize: ResizeArg,
+    /// Overlay output (default: the image name + "_cam.png", in the current folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also save the coloured heatmap alone.
+    #[arg(long)]
+    pub heatmap: Option<PathBuf>,
+    /// Save cam, activations and gradients as safetensors.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}_cam.png", stem(&a.image))));
+    for p in [Some(&out), a.heatmap.as_ref(), a.dump.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        check_output(p, &[&a.image])?;
+    }
+    let score = match a.score {
+        ScoreChoice::Logit => Score::Logit,
+        ScoreChoice::Probability => Score::Probability,
+    };
+    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let layer = model.layer_index(&a.layer)?;
+    let (original, input) =
+        preprocess::load_input(&a.image, 224, a.resize.mode(), model.preprocessing)?;
+    let class = a.class.map(usize::from);
+    let figure = figures::gradcam(&model, &original, &input, layer, class, score)?;
+    let result = &figure.cam;
+    render::save_png(&out, &figure.overlay)?;
+    if let Some(p) = &a.heatmap {
+        render::save_png(p, &figure.heatmap)?;
+    }
+    if let Some(p) = &a.dump {
+        let [_, _, h, w] = result.activations.dims4();
+        render::save_tensors(
+            p,
+            vec![
+                ("cam", result.cams.reshape(&[h, w])),
+                ("activations", result.activations.clone()),
+                ("gradients", result.gradients.clone()),
+            ],
+        )?;
+    }
+    let class = result.classes[0];
+    let preds = labels::top_k(result.logits.data(), result.probabilities.data(), 3);
+    if result.all_zero[0] {
+        eprintln!(
+            "warning: the Grad-CAM map is all zero: no positive evidence for class {class} ({}) at {}; the overlay shows no heat",
+            labels::label(class),
+            a.layer
+        );
+    }
+    if a.json.json {
+        let list: Vec<_> = preds
+            .iter()
+            .map(|p| json!({"class": p.class, "label": p.label, "probability": p.probability, "logit": p.logit}))
+            .collect();
+        let (score_name, score_value) = match score {
+            Score::Logit => ("logit", result.logits.data()[class]),
+            Score::Probability => ("probability", result.probabilities.data()[class]),
+        };
+        println!(
+            "{}",
+            json!({
+                "class": class,
+                "label": labels::label(class),
+                "score": score_name,
+                "score_value": score_value,
+                "layer": a.layer,
+                "all_zero": result.all_zero[0],
+                "predictions": list,
+                "out": out.display().to_string(),
+                "heatmap": a.heatmap.as_ref().map(|p| p.display().to_string()),
+                "dump": a.dump.as_ref().map(|p| p.display().to_string()),
+                "gradcam_ms": figure.gradcam_ms,
+            })
+        );
+    } else {
+        for (rank, p) in preds.iter().enumerate() {
+            println!(
+                "{:>2}. {:<24} class {:>4}  probability {:.4}",
+                rank + 1,
+                p.label,
+                p.class,
+                p.probability
+            );
+        }
+        println!(
+            "Grad-CAM of class {class} ({}) at {} -> {}",
+            labels::label(class),
+            a.layer,
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! `viz predict`: the top-K classes of an image.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+use vgg16::{labels, preprocess};
+
+use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
+use crate::error::Result;
+use crate::locate::load_model;
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+    /// How many classes to show.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub top: u16,
+    #[command(flatten)]
+    pub resize: ResizeArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+pub fn run(args: PredictArgs, _: Context) -> Result<()> {
+    let model = load_model(args.weights.weights.as_deref(), true)?;
+    let (_, input) =
+        preprocess::load_input(&args.image, 224, args.resize.mode(), model.preprocessing)?;
+    let started = Instant::now();
+    let logits = model.logits(&input)?;
+    let probs = tensor::ops::softmax::softmax_forward(&logits);
+    let top = (args.top as usize).min(model.num_classes());
+    let preds = labels::top_k(logits.data(), probs.data(), top);
+    if args.json.json {
+        let list: Vec<_> = preds
+            .iter()
+            .map(|p| json!({"class": p.class, "label": p.label, "probability": p.probability, "logit": p.logit}))
+            .collect();
+        let forward_ms = started.elapsed().as_secs_f64() * 1e3;
+        let image = args.image.display().to_string();
+        println!(
+            "{}",
+            json!({"predictions": list, "image": image, "forward_ms": forward_ms})
+        );
+    } else {
+        for (rank, p) in preds.iter().enumerate() {
+            println!(
+                "{:>2}. {:<24} class {:>4}  probability {:.4}  logit {:.3}",
+                rank + 1,
+                p.label,
+                p.class,
+                p.probability,
+                p.logit
+            );
+        }
+    }
+    Ok(())
+}

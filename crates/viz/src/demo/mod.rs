@@ -1,0 +1,165 @@
+//! The demo: the notebook's figures (Deep Learning with Python, 1st edition, section 5.4) into
+//! a folder, with an `index.html`. Every figure comes from the same library function the
+//! matching `viz` command calls (see [`crate::figures`]).
+
+mod page;
+
+use std::path::Path;
+
+use image::RgbImage;
+use vgg16::preprocess::{self, Resize};
+use vgg16::{labels, Vgg16};
+
+use crate::ascent::Variant;
+use crate::error::Result;
+use crate::figures::{self, FilterRequest, Start};
+use crate::gradcam::Score;
+use crate::locate;
+use crate::output::check_output;
+use crate::render;
+pub use page::Figure;
+
+/// What the demo wrote.
+pub struct DemoReport {
+    pub figures: Vec<Figure>,
+    /// Why something was skipped (empty when nothing was).
+    pub note: String,
+}
+
+/// The layers of the activation figures.
+const ACTIVATION_LAYERS: [&str; 5] = [
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+];
+
+/// Writes every figure into `dir` (created if missing). `image` is the photo for the
+/// activation and Grad-CAM figures (a generated picture when `None`); `steps` the ascent steps.
+/// `on_step(figure, step, steps)` reports the ascents' progress.
+pub fn run(
+    dir: &Path,
+    model: &Vgg16,
+    image: Option<&Path>,
+    steps: usize,
+    on_step: &mut dyn FnMut(&str, usize, usize),
+) -> Result<DemoReport> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        crate::error::Error::Invalid(format!("cannot create {}: {e}", dir.display()))
+    })?;
+    if let Some(p) = image {
+        check_output(&dir.join("input.png"), &[p])?;
+    }
+    let mut figures = Vec::new();
+
+    // The book's settings for every ascent figure; only the filters, size and file differ.
+    let mut ascent_figure = |layer: &str, filters: Vec<usize>, size: usize, file: String| {
+        let request = FilterRequest {
+            layer: model.layer_index(layer)?,
+            filters,
+            size: Some(size),
+            steps: Some(steps),
+            step_size: None,
+            variant: Variant::FirstEdition,
+            start: Start::Seed(0),
+            revive: false,
+        };
+        let figure = figures::filters(model, request, |s| on_step(layer, s, steps))?;
+        render::save_png(&dir.join(&file), &figure.picture)?;
+        Ok::<_, crate::error::Error>(file)
+    };
+
+    // 1. One filter at 150 px.
+    let file = ascent_figure(
+        "block3_conv1",
+        vec![0],
+        150,
+        "block3_conv1_filter0.png".into(),
+    )?;
+    figures.push(Figure {
+        file,
+        caption: format!("Filter 0 of block3_conv1, 150 px, {steps} steps of gradient ascent (the book: a polka-dot pattern)."),
+    });
+
+    // 2. The four grids.
+    for layer in crate::workloads::GRID_LAYERS {
+        let channels = model.output_shape(model.layer_index(layer)?, 64, 64)?[0];
+        let file = ascent_figure(
+            layer,
+            (0..64.min(channels)).collect(),
+            64,
+            format!("{layer}_grid.png"),
+        )?;
+        figures.push(Figure {
+            file,
+            caption: format!("The first 64 filters of {layer}, 64 px each, {steps} steps, 8 per row in reading order (filter 8*row + column)."),
+        });
+    }
+
+    // 3. Activations of an image.
+    let (original, image_name) = match image {
+        Some(p) => (preprocess::load_image(p)?, p.display().to_string()),
+        None => (synthetic_image(224), "a generated test picture".to_string()),
+    };
+    let input = preprocess::to_input(
+        &preprocess::resize(&original, 224, 224, Resize::Nearest),
+        model.preprocessing,
+    );
+    render::save_png(&dir.join("input.png"), &original)?;
+    figures.push(Figure {
+        file: "input.png".into(),
+        caption: format!("The input image: {image_name}."),
+    });
+    for layer in ACTIVATION_LAYERS {
+        let (picture, _) = figures::activations(model, &input, model.layer_index(layer)?)?;
+        let file = format!("activations_{layer}.png");
+        render::save_png(&dir.join(&file), &picture)?;
+        figures.push(Figure {
+            file,
+            caption: format!("Every channel of {layer} for the input image (16 per row; normalised per channel)."),
+        });
+    }
+
+    // 4. Grad-CAM, when the classifier is available.
+    let loaded;
+    let full = if model.has_classifier() {
+        Some(model)
+    } else {
+        loaded = locate::load_model(None, true).ok();
+        loaded.as_ref()
+    };
+    let note = match full {
+        Some(full) => {
+            let layer = full.layer_index("block5_conv3")?;
+            let figure = figures::gradcam(full, &original, &input, layer, None, Score::Logit)?;
+            render::save_png(&dir.join("gradcam.png"), &figure.overlay)?;
+            render::save_png(&dir.join("gradcam_heatmap.png"), &figure.heatmap)?;
+            let c = figure.cam.classes[0];
+            figures.push(Figure {
+                file: "gradcam.png".into(),
+                caption: format!("Grad-CAM of the top class, {} ({c}), at block5_conv3.", labels::label(c)),
+            });
+            String::new()
+        }
+        None => "Grad-CAM needs the full weights with the classifier (weights/vgg16.safetensors), which are not here: \
+                 see weights/README.md for how to get them."
+            .to_string(),
+    };
+    page::write_index(dir, &figures, &note, &model.source)?;
+    Ok(DemoReport { figures, note })
+}
+
+/// A colourful generated picture (gradients and discs), for when no photo is at hand.
+pub fn synthetic_image(size: u32) -> RgbImage {
+    RgbImage::from_fn(size, size, |x, y| {
+        let (fx, fy) = (x as f32 / size as f32, y as f32 / size as f32);
+        let d = ((fx - 0.5).powi(2) + (fy - 0.5).powi(2)).sqrt();
+        let ring = if (d * 12.0).sin() > 0.0 { 60.0 } else { 0.0 };
+        image::Rgb([
+            (255.0 * fx) as u8,
+            (200.0 * fy + ring) as u8,
+            (255.0 * (1.0 - d)).max(0.0) as u8,
+        ])
+    })
+}
