@@ -1,3 +1,5 @@
+//! Crate: `tensor` (registered in crates/tensor/Cargo.toml).
+//!
 //! Criterion benches of the kernels at VGG16's layer shapes: convolution forward and input
 //! gradient at 224 px (classification, Grad-CAM) and 150 px (filter visualization), as the engine
 //! runs them (`ops::conv2d`: Winograd for all but the first layer, whose forward is an im2col

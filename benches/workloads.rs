@@ -1,3 +1,5 @@
+//! Crate: `viz` (registered in crates/viz/Cargo.toml).
+//!
 //! Criterion benches of the workloads `viz bench` and `tools/bench-vs-pytorch` time (same
 //! settings, random weights), plus one ascent step of the grid figure per layer:
 //!

@@ -1,3 +1,5 @@
+//! Crate: `viz` (its binary; registered in crates/viz/Cargo.toml).
+//!
 //! Bad input, run through the real binary: every case must fail with one line on stderr that says
 //! what is wrong, exit status 1 (2 for usage errors), no panic, no partial output file, and an
 //! existing output file left untouched.

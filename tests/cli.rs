@@ -1,3 +1,5 @@
+//! Crate: `viz` (its binary; registered in crates/viz/Cargo.toml).
+//!
 //! Every `viz` command, run as a user runs it (the real binary), on the tiny synthetic VGG16 of
 //! tests/fixtures: exit status, files written, JSON shape.
 

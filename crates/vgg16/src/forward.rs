@@ -41,6 +41,20 @@ impl Span {
 }
 
 impl Vgg16 {
+    /// The layers from `from` to `to` (inclusive) by name, e.g. `model.span("block5_pool",
+    /// "fc2")`; the errors name the closest valid layer.
+    pub fn span(&self, from: &str, to: &str) -> Result<Span> {
+        let (from, to) = (self.layer_index(from)?, self.layer_index(to)?);
+        if from > to {
+            return Err(Error::Invalid(format!(
+                "layer '{}' comes after '{}'",
+                self.layers()[from].name,
+                self.layers()[to].name
+            )));
+        }
+        Ok(Span::new(from, to))
+    }
+
     /// Records layers `span.from..=span.to` on `g` from `x` (the input of layer `from`: for 0,
     /// `[N, 3, H, W]` images already preprocessed) and returns the last layer's output. On a
     /// no-grad tape each intermediate value is freed as soon as the next layer has used it.

@@ -7,6 +7,7 @@ use serde_json::json;
 use vgg16::{labels, preprocess};
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
+use super::report;
 use crate::error::Result;
 use crate::figures;
 use crate::gradcam::Score;
@@ -97,10 +98,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
         );
     }
     if a.json.json {
-        let list: Vec<_> = preds
-            .iter()
-            .map(|p| json!({"class": p.class, "label": p.label, "probability": p.probability, "logit": p.logit}))
-            .collect();
+        let list = report::predictions_json(&preds);
         let (score_name, score_value) = match score {
             Score::Logit => ("logit", result.logits.data()[class]),
             Score::Probability => ("probability", result.probabilities.data()[class]),
@@ -122,15 +120,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
             })
         );
     } else {
-        for (rank, p) in preds.iter().enumerate() {
-            println!(
-                "{:>2}. {:<24} class {:>4}  probability {:.4}",
-                rank + 1,
-                p.label,
-                p.class,
-                p.probability
-            );
-        }
+        report::print_predictions(&preds, false);
         println!(
             "Grad-CAM of class {class} ({}) at {} -> {}",
             labels::label(class),

@@ -14,6 +14,7 @@ pub mod filters;
 pub mod gradcam;
 pub mod predict;
 pub mod progress;
+pub mod report;
 pub mod summary;
 
 use clap::{Parser, Subcommand};

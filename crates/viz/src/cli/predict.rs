@@ -8,6 +8,7 @@ use serde_json::json;
 use vgg16::{labels, preprocess};
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
+use super::report;
 use crate::error::Result;
 use crate::locate::load_model;
 
@@ -36,27 +37,15 @@ pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     let top = (args.top as usize).min(model.num_classes());
     let preds = labels::top_k(logits.data(), probs.data(), top);
     if args.json.json {
-        let list: Vec<_> = preds
-            .iter()
-            .map(|p| json!({"class": p.class, "label": p.label, "probability": p.probability, "logit": p.logit}))
-            .collect();
         let forward_ms = started.elapsed().as_secs_f64() * 1e3;
         let image = args.image.display().to_string();
+        let list = report::predictions_json(&preds);
         println!(
             "{}",
             json!({"predictions": list, "image": image, "forward_ms": forward_ms})
         );
     } else {
-        for (rank, p) in preds.iter().enumerate() {
-            println!(
-                "{:>2}. {:<24} class {:>4}  probability {:.4}  logit {:.3}",
-                rank + 1,
-                p.label,
-                p.class,
-                p.probability,
-                p.logit
-            );
-        }
+        report::print_predictions(&preds, true);
     }
     Ok(())
 }

@@ -1,0 +1,30 @@
+//! Printing predictions, the same way in every command that shows them.
+
+use serde_json::{json, Value};
+use vgg16::labels::Prediction;
+
+/// The predictions as JSON objects: class, label, probability, logit.
+pub fn predictions_json(preds: &[Prediction]) -> Vec<Value> {
+    preds
+        .iter()
+        .map(|p| json!({"class": p.class, "label": p.label, "probability": p.probability, "logit": p.logit}))
+        .collect()
+}
+
+/// One line per prediction, ranked; with the logit when `with_logit`.
+pub fn print_predictions(preds: &[Prediction], with_logit: bool) {
+    for (rank, p) in preds.iter().enumerate() {
+        let logit = if with_logit {
+            format!("  logit {:.3}", p.logit)
+        } else {
+            String::new()
+        };
+        println!(
+            "{:>2}. {:<24} class {:>4}  probability {:.4}{logit}",
+            rank + 1,
+            p.label,
+            p.class,
+            p.probability,
+        );
+    }
+}
