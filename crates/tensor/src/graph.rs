@@ -203,15 +203,15 @@ impl Graph {
     }
 
     pub fn max_pool2x2(&mut self, x: Var) -> Var {
+        if !self.is_recording() || !self.needs_grad(x) {
+            // Nothing will go backward through it: the values alone (recorded as a leaf).
+            let y = ops::max_pool::forward_values(self.value(x));
+            let argmax = Arc::new(Vec::new());
+            return self.record(y, Op::MaxPool2x2 { x, argmax }, &[x]);
+        }
         let (y, argmax) = ops::max_pool::forward(self.value(x));
-        self.record(
-            y,
-            Op::MaxPool2x2 {
-                x,
-                argmax: Arc::new(argmax),
-            },
-            &[x],
-        )
+        let argmax = Arc::new(argmax);
+        self.record(y, Op::MaxPool2x2 { x, argmax }, &[x])
     }
 
     /// Dense (fully connected) layer: `x @ w^T + b`.

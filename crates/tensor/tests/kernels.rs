@@ -300,3 +300,19 @@ fn winograd_empty_batch() {
         assert!(winograd::conv3x3(&[], 0, 5, 5, &filters, None, true).is_empty());
     }
 }
+
+#[test]
+fn max_pool_values_alone_equal_the_forward_with_indices() {
+    let mut rng = Rng::new(700);
+    for [n, c, h, w] in [[2, 3, 7, 9], [1, 4, 8, 8], [1, 2, 1, 5], [3, 1, 6, 2]] {
+        let mut x = rng.tensor(&[n, c, h, w], -1.0, 1.0);
+        x.data_mut()[3] = f32::NAN;
+        x.data_mut()[5] = 2.0;
+        let (with_indices, _) = ops::max_pool::forward(&x);
+        let alone = ops::max_pool::forward_values(&x);
+        assert_eq!(alone.shape(), with_indices.shape());
+        for (a, b) in alone.data().iter().zip(with_indices.data()) {
+            assert!(a == b || (a.is_nan() && b.is_nan()), "{a} vs {b}");
+        }
+    }
+}

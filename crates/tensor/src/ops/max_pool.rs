@@ -18,8 +18,7 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
         x.len() < u32::MAX as usize,
         "tensor too large for max-pool indices"
     );
-    // Every output is written below; the buffer's old contents do not matter.
-    let mut out = buffer::filled(n * c * ho * wo, 0.0);
+    let mut out = buffer::zeroed(n * c * ho * wo);
     let mut argmax = vec![0u32; out.len()];
     let xd = x.data();
     let plane_out = (ho * wo).max(1);
@@ -47,6 +46,44 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
             }
         });
     (Tensor::new(&[n, c, ho, wo], out), argmax)
+}
+
+/// The forward's values alone, for inference (no tape, so no `argmax` to keep): the same
+/// numbers as [`forward`], in a loop the compiler can vectorise.
+pub fn forward_values(x: &Tensor) -> Tensor {
+    let [n, c, h, w] = x.dims4();
+    let (ho, wo) = (h / 2, w / 2);
+    let mut out = buffer::zeroed(n * c * ho * wo);
+    if ho * wo > 0 {
+        let xd = x.data();
+        out.par_chunks_mut(ho * wo)
+            .enumerate()
+            .for_each(|(plane, out)| {
+                let input = &xd[plane * h * w..][..h * w];
+                for (oy, row) in out.chunks_exact_mut(wo).enumerate() {
+                    let top = &input[2 * oy * w..][..2 * wo];
+                    let bottom = &input[(2 * oy + 1) * w..][..2 * wo];
+                    let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                    for (o, (t, b)) in row.iter_mut().zip(pairs) {
+                        *o = max_propagating_nan(
+                            max_propagating_nan(t[0], t[1]),
+                            max_propagating_nan(b[0], b[1]),
+                        );
+                    }
+                }
+            });
+    }
+    Tensor::new(&[n, c, ho, wo], out)
+}
+
+/// The larger of `a` and `b`, NaN when either is NaN (as the forward with indices does).
+#[inline(always)]
+fn max_propagating_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 pub fn backward(x_shape: &[usize], argmax: &[u32], dy: &Tensor) -> Tensor {
