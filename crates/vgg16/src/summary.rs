@@ -1,6 +1,7 @@
 //! A summary of the network in the format of Keras's `model.summary()`.
 
 use crate::error::Result;
+use crate::head::Head;
 use crate::model::Vgg16;
 
 impl Vgg16 {
@@ -11,7 +12,7 @@ impl Vgg16 {
         let row = |a: &str, b: &str, c: &str| format!(" {a:<28}{b:<26}{c}\n");
         let name = if !self.has_classifier() {
             "vgg16 (no top)"
-        } else if self.has_imagenet_classifier() {
+        } else if Head::of_layers(self.head()) == Head::imagenet() {
             "vgg16"
         } else {
             "vgg16 (custom head)"
