@@ -27,7 +27,7 @@ fn tiny_vgg16_forward_matches_pytorch() {
         &expected["gradcam.logits"],
         1e-4,
     );
-    // forward_to (which frees intermediates on a no-grad tape) gives the same logits.
+    // forward (which frees intermediates on a no-grad tape) gives the same logits.
     let mut g2 = Graph::no_grad();
     let x2 = g2.constant(expected["gradcam.input"].clone());
     let y = model.forward(&mut g2, x2, vgg16::Span::to(last)).unwrap();
