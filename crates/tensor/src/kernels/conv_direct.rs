@@ -206,25 +206,28 @@ pub(crate) type Accumulators = [[Vf; Q_VECS]; CO_BLOCK];
 /// `x_tile` must point into a padded buffer with at least `channels` channels of
 /// `channel_stride` floats such that every `x_tile + ci * channel_stride + tap_offset + TILE` is
 /// readable, and `w_block` to `channels * taps.len() * CO_BLOCK` packed weights.
+///
+/// `Q` is the tile's width in vectors: `Q_VECS` everywhere but a last, narrower block of
+/// positions (the Winograd kernel's last block of tiles), where fewer vectors do less work.
 #[inline(always)]
-pub(crate) unsafe fn tile(
+pub(crate) unsafe fn tile<const Q: usize>(
     x_tile: *const f32,
     channel_stride: usize,
     channels: usize,
     w_block: *const f32,
     taps: &[usize],
-    mut acc: Accumulators,
-) -> Accumulators {
+    mut acc: [[Vf; Q]; CO_BLOCK],
+) -> [[Vf; Q]; CO_BLOCK] {
     let mut w = w_block;
     for ci in 0..channels {
         let xc = x_tile.add(ci * channel_stride);
         for &offset in taps {
             let p = xc.add(offset);
-            let xs: [Vf; Q_VECS] = std::array::from_fn(|v| load(p.add(v * LANES)));
+            let xs: [Vf; Q] = std::array::from_fn(|v| load(p.add(v * LANES)));
             for row in acc.iter_mut() {
                 let wv = Vf::splat(*w);
                 w = w.add(1);
-                for v in 0..Q_VECS {
+                for v in 0..Q {
                     row[v] = wv.mul_add(xs[v], row[v]);
                 }
             }

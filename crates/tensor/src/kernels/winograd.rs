@@ -40,7 +40,7 @@
 
 use rayon::prelude::*;
 
-use super::conv_direct::{pad_planes, tile, Accumulators, CO_BLOCK, Q_VECS, TILE};
+use super::conv_direct::{pad_planes, tile, CO_BLOCK, Q_VECS, TILE};
 use super::simd::{load_slice, SendPtr, Vf, LANES};
 use crate::buffer;
 
@@ -364,7 +364,16 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
 
             let m_stride = (last - first) * CO_BLOCK * TILE + PLANE_PAD;
             m.resize(planes * m_stride, 0.0);
-            products(filters, planes, v, v_stride, first..last, m, m_stride);
+            products(
+                filters,
+                planes,
+                v,
+                v_stride,
+                first..last,
+                m,
+                m_stride,
+                count,
+            );
 
             let out = Output {
                 ptr: out_ptr,
@@ -402,12 +411,15 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     for (j, start) in patch_starts.iter_mut().enumerate() {
         *start = origins[j.min(last)].patch;
     }
+    // Only the vectors that hold tiles are transformed (a last block may be narrower).
+    let vectors = origins.len().div_ceil(LANES);
     // Channel outer: the tiles of a block are consecutive, so their patches in one channel
     // plane are read in order, while the plane is in cache.
     for ci in 0..cin {
         for (j0, patches) in (0..TILE)
             .step_by(LANES)
             .zip(patch_starts.chunks_exact(LANES))
+            .take(vectors)
         {
             // d[a][b]: row a, column b of the patches, one tile per lane. Row a of every patch
             // is loaded as one vector (its first IN lanes are the patch row); transposing the
@@ -445,16 +457,39 @@ fn products(
     co_blocks: std::ops::Range<usize>,
     m: &mut [f32],
     m_stride: usize,
+    tiles: usize,
+) {
+    // A last block with fewer tiles runs a narrower register tile: only the vectors that hold
+    // tiles are multiplied (the last block of a 14 x 14 layer may hold 1 tile of 48).
+    match tiles.div_ceil(LANES) {
+        1 => products_q::<1>(filters, planes, v, v_stride, co_blocks, m, m_stride),
+        2 => products_q::<2>(filters, planes, v, v_stride, co_blocks, m, m_stride),
+        _ => products_q::<Q_VECS>(filters, planes, v, v_stride, co_blocks, m, m_stride),
+    }
+}
+
+/// [`products`] with a register tile `Q` vectors wide (the first `Q * LANES` columns).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn products_q<const Q: usize>(
+    filters: &WinogradFilters,
+    planes: usize,
+    v: &[f32],
+    v_stride: usize,
+    co_blocks: std::ops::Range<usize>,
+    m: &mut [f32],
+    m_stride: usize,
 ) {
     let cin = filters.cin;
-    let zero: Accumulators = [[Vf::splat(0.0); Q_VECS]; CO_BLOCK];
+    let zero = [[Vf::splat(0.0); Q]; CO_BLOCK];
     for xi in 0..planes {
         let vx = &v[xi * v_stride..][..cin * TILE];
         let ux = filters.xi(xi);
         for cb in co_blocks.clone() {
             let u = &ux[cb * cin * CO_BLOCK..][..cin * CO_BLOCK];
-            // SAFETY: `vx` holds `cin` rows of TILE floats; `u` holds `cin * CO_BLOCK` weights.
-            let acc = unsafe { tile(vx.as_ptr(), TILE, cin, u.as_ptr(), &[0], zero) };
+            // SAFETY: `vx` holds `cin` rows of TILE >= Q * LANES floats; `u` holds
+            // `cin * CO_BLOCK` weights.
+            let acc = unsafe { tile::<Q>(vx.as_ptr(), TILE, cin, u.as_ptr(), &[0], zero) };
             for (r, row) in acc.iter().enumerate() {
                 let at = xi * m_stride + ((cb - co_blocks.start) * CO_BLOCK + r) * TILE;
                 for (q, vec) in row.iter().enumerate() {
