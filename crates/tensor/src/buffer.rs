@@ -13,6 +13,9 @@
 //! [`release_all`] gives everything back, [`set_limit`] changes the bound (0 turns pooling
 //! off). Reused buffers hold stale values: [`take`] returns them empty (length 0, with
 //! capacity), and [`zeroed`] clears them for kernels that accumulate.
+//!
+//! Index buffers (max-pool's argmax, [`Indices`]) share the pool: a `u32` has the size and
+//! alignment of an `f32`, so the same memory serves both.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,6 +167,45 @@ impl Deref for Buffer {
 
 impl DerefMut for Buffer {
     fn deref_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.0
+    }
+}
+
+/// A pooled vector of `u32` indices (max-pool's argmax): the memory of an `f32` buffer of the
+/// same length, returned to the pool when dropped.
+#[derive(Debug, Default)]
+pub struct Indices(Vec<u32>);
+
+impl Indices {
+    /// `len` zeros.
+    pub fn zeroed(len: usize) -> Indices {
+        let floats = zeroed(len);
+        let mut floats = std::mem::ManuallyDrop::new(floats);
+        let (ptr, len, capacity) = (floats.as_mut_ptr(), floats.len(), floats.capacity());
+        // SAFETY: u32 and f32 have the same size and alignment, so the allocation's layout is
+        // the same, and 0.0f32 has the bit pattern of 0u32.
+        Indices(unsafe { Vec::from_raw_parts(ptr.cast::<u32>(), len, capacity) })
+    }
+}
+
+impl Drop for Indices {
+    fn drop(&mut self) {
+        let mut v = std::mem::ManuallyDrop::new(std::mem::take(&mut self.0));
+        let (ptr, capacity) = (v.as_mut_ptr(), v.capacity());
+        // SAFETY: as in `zeroed`: same layout; the length 0 leaves no values to reinterpret.
+        give_back(unsafe { Vec::from_raw_parts(ptr.cast::<f32>(), 0, capacity) });
+    }
+}
+
+impl Deref for Indices {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl DerefMut for Indices {
+    fn deref_mut(&mut self) -> &mut [u32] {
         &mut self.0
     }
 }

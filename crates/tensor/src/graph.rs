@@ -206,7 +206,7 @@ impl Graph {
         if !self.is_recording() || !self.needs_grad(x) {
             // Nothing will go backward through it: the values alone (recorded as a leaf).
             let y = ops::max_pool::forward_values(self.value(x));
-            let argmax = Arc::new(Vec::new());
+            let argmax = Arc::new(crate::buffer::Indices::default());
             return self.record(y, Op::MaxPool2x2 { x, argmax }, &[x]);
         }
         let (y, argmax) = ops::max_pool::forward(self.value(x));

@@ -38,7 +38,10 @@ pub enum Op {
     /// `x[n, c, ...] * scale[c] + shift[c]` (inference batch normalisation).
     Affine { x: Var, scale: Var, shift: Var },
     /// 2x2 max-pool with stride 2. `argmax[i]` is the flat index in `x` of output `i`'s maximum.
-    MaxPool2x2 { x: Var, argmax: Arc<Vec<u32>> },
+    MaxPool2x2 {
+        x: Var,
+        argmax: Arc<crate::buffer::Indices>,
+    },
     /// `x @ w^T + b` with `x` `[N, in]`, `w` `[out, in]`, `b` `[out]`.
     Dense { x: Var, w: Var, b: Option<Var> },
     /// Same values, new shape (flatten is a reshape).

@@ -11,7 +11,7 @@ use crate::buffer;
 use crate::tensor::Tensor;
 
 /// Returns the pooled tensor and, for each output, the flat index of its maximum in `x`.
-pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
+pub fn forward(x: &Tensor) -> (Tensor, buffer::Indices) {
     let [n, c, h, w] = x.dims4();
     let (ho, wo) = (h / 2, w / 2);
     assert!(
@@ -19,7 +19,7 @@ pub fn forward(x: &Tensor) -> (Tensor, Vec<u32>) {
         "tensor too large for max-pool indices"
     );
     let mut out = buffer::zeroed(n * c * ho * wo);
-    let mut argmax = vec![0u32; out.len()];
+    let mut argmax = buffer::Indices::zeroed(out.len());
     let xd = x.data();
     let plane_out = (ho * wo).max(1);
     out.par_chunks_mut(plane_out)
