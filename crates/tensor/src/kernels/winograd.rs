@@ -364,16 +364,15 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
 
             let m_stride = (last - first) * CO_BLOCK * TILE + PLANE_PAD;
             m.resize(planes * m_stride, 0.0);
-            products(
-                filters,
-                planes,
-                v,
-                v_stride,
-                first..last,
-                m,
-                m_stride,
-                count,
-            );
+            // A last block with fewer tiles runs a narrower register tile: only the vectors
+            // that hold tiles are multiplied (the last block of a 14 x 14 layer may hold 1
+            // tile of 48).
+            let co = first..last;
+            match count.div_ceil(LANES) {
+                1 => products::<1>(filters, planes, v, v_stride, co, m, m_stride),
+                2 => products::<2>(filters, planes, v, v_stride, co, m, m_stride),
+                _ => products::<Q_VECS>(filters, planes, v, v_stride, co, m, m_stride),
+            }
 
             let out = Output {
                 ptr: out_ptr,
@@ -447,31 +446,10 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
 
 /// Step 2, the products `M[ξ] = U[ξ] V[ξ]` for the output channel blocks `co_blocks`: ξ outer, so
 /// `V[ξ]` (`cin x TILE`) is reused by every output channel block while `U[ξ]` streams past.
+/// The register tile is `Q` vectors wide: the first `Q * LANES` columns are computed.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn products(
-    filters: &WinogradFilters,
-    planes: usize,
-    v: &[f32],
-    v_stride: usize,
-    co_blocks: std::ops::Range<usize>,
-    m: &mut [f32],
-    m_stride: usize,
-    tiles: usize,
-) {
-    // A last block with fewer tiles runs a narrower register tile: only the vectors that hold
-    // tiles are multiplied (the last block of a 14 x 14 layer may hold 1 tile of 48).
-    match tiles.div_ceil(LANES) {
-        1 => products_q::<1>(filters, planes, v, v_stride, co_blocks, m, m_stride),
-        2 => products_q::<2>(filters, planes, v, v_stride, co_blocks, m, m_stride),
-        _ => products_q::<Q_VECS>(filters, planes, v, v_stride, co_blocks, m, m_stride),
-    }
-}
-
-/// [`products`] with a register tile `Q` vectors wide (the first `Q * LANES` columns).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn products_q<const Q: usize>(
+fn products<const Q: usize>(
     filters: &WinogradFilters,
     planes: usize,
     v: &[f32],
