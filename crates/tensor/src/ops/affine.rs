@@ -2,7 +2,7 @@
 //! shape `[N, C]` or `[N, C, H, W]`. This is an inference-time batch normalisation, folded:
 //! `scale = gamma / sqrt(var + eps)`, `shift = beta - mean * scale`.
 //!
-//! Backward: dy/dx = scale[c], so `dx = dy * scale[c]`. Each `scale[c]` multiplies every
+//! Backward: dy/dx = `scale[c]`, so `dx = dy * scale[c]`. Each `scale[c]` multiplies every
 //! `x[n, c, ...]`, so `dscale[c] = sum over n, ... of dy * x`; each `shift[c]` is added to every
 //! `y[n, c, ...]`, so `dshift[c] = sum over n, ... of dy`.
 

@@ -14,7 +14,7 @@
 //! - `dw[co, ci, ky, kx] = sum over n, oy, ox of dy[n, co, oy, ox] * x[n, ci, oy*s + ky - p, ...]`.
 //! - `db[co] = sum over n, oy, ox of dy[n, co, oy, ox]`.
 //!
-//! Stride-1 convolutions with `p < k` run on the SIMD kernels (see [`winograd_tiling`]):
+//! Stride-1 convolutions with `p < k` run on the SIMD kernels (see `winograd_tiling`):
 //! - 3x3 padding-1 ones with at least `WINOGRAD_MIN_CHANNELS` input channels (all of VGG16's but
 //!   the first) and enough tiles in the batch on the Winograd kernel: F(4x4, 3x3) up to 256 x 256
 //!   channels, F(2x2, 3x3) beyond (or when F(4x4) would have too few tiles);
