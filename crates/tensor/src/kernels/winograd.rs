@@ -43,6 +43,7 @@ use rayon::prelude::*;
 use super::conv_direct::{pad_planes, tile, CO_BLOCK, Q_VECS, TILE};
 use super::simd::{load_slice, SendPtr, Vf, LANES};
 use crate::buffer;
+use wide::f32x8 as V8;
 
 /// Which Winograd algorithm: the output tile size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,11 +55,15 @@ pub enum Tiling {
 }
 
 /// The 1-D transforms of one tiling, `OUT` outputs from `IN = OUT + 2` inputs.
+///
+/// The input transform works on 8 tiles at a time ([`V8`]) in every SIMD configuration: its
+/// patches are gathered with 8 x 8 transposes, which `wide` does with shuffles (its 16 x 16
+/// transpose moves one float at a time).
 trait Transforms<const OUT: usize, const IN: usize> {
     /// `G g`: a 3-tap kernel to its IN transformed values (in f64, done once at packing).
     fn filter(g: [f64; 3]) -> [f64; IN];
     /// `Bᵀ d`: IN input values to IN transformed values.
-    fn input(d: [Vf; IN]) -> [Vf; IN];
+    fn input(d: [V8; IN]) -> [V8; IN];
     /// `Aᵀ m`: IN products to OUT outputs.
     fn output(m: [Vf; IN]) -> [Vf; OUT];
 }
@@ -73,7 +78,7 @@ impl Transforms<2, 4> for F2 {
     }
     // Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
     #[inline(always)]
-    fn input([d0, d1, d2, d3]: [Vf; 4]) -> [Vf; 4] {
+    fn input([d0, d1, d2, d3]: [V8; 4]) -> [V8; 4] {
         [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
     }
     // Aᵀ = [1 1 1 0; 0 1 -1 -1]
@@ -101,8 +106,8 @@ impl Transforms<4, 6> for F4 {
     // Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
     //       0 4 0 -5 0 1]
     #[inline(always)]
-    fn input([d0, d1, d2, d3, d4, d5]: [Vf; 6]) -> [Vf; 6] {
-        let (two, four, five) = (Vf::splat(2.0), Vf::splat(4.0), Vf::splat(5.0));
+    fn input([d0, d1, d2, d3, d4, d5]: [V8; 6]) -> [V8; 6] {
+        let (two, four, five) = (V8::splat(2.0), V8::splat(4.0), V8::splat(5.0));
         let (s12, d12) = (d1 + d2, d1 - d2);
         let d4m2 = d4 - d2;
         [
@@ -230,15 +235,15 @@ impl WinogradFilters {
 /// Applies a 1-D transform `f` (R values to C) to every column of `x` (R rows of K values):
 /// the first half of every 2-D transform.
 #[inline(always)]
-fn transform_columns<const R: usize, const C: usize, const K: usize>(
-    x: &[[Vf; K]; R],
-    f: impl Fn([Vf; R]) -> [Vf; C],
-) -> [[Vf; K]; C] {
+fn transform_columns<V: Copy + Default, const R: usize, const C: usize, const K: usize>(
+    x: &[[V; K]; R],
+    f: impl Fn([V; R]) -> [V; C],
+) -> [[V; K]; C] {
     // Plain loops, not `array::from_fn`/`map`: those are not always inlined, and a call per
     // vector costs more than the transform.
-    let mut out = [[Vf::splat(0.0); K]; C];
+    let mut out = [[V::default(); K]; C];
     for b in 0..K {
-        let mut column = [Vf::splat(0.0); R];
+        let mut column = [V::default(); R];
         for (value, row) in column.iter_mut().zip(x) {
             *value = row[b];
         }
@@ -410,26 +415,28 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
     for (j, start) in patch_starts.iter_mut().enumerate() {
         *start = origins[j.min(last)].patch;
     }
-    // Only the vectors that hold tiles are transformed (a last block may be narrower).
-    let vectors = origins.len().div_ceil(LANES);
+    // Only the 8-tile groups that hold tiles are transformed (a last block may be narrower).
+    let groups = origins.len().div_ceil(8);
     // Channel outer: the tiles of a block are consecutive, so their patches in one channel
     // plane are read in order, while the plane is in cache.
     for ci in 0..cin {
         for (j0, patches) in (0..TILE)
-            .step_by(LANES)
-            .zip(patch_starts.chunks_exact(LANES))
-            .take(vectors)
+            .step_by(8)
+            .zip(patch_starts.chunks_exact(8))
+            .take(groups)
         {
             // d[a][b]: row a, column b of the patches, one tile per lane. Row a of every patch
             // is loaded as one vector (its first IN lanes are the patch row); transposing the
-            // LANES vectors gives, in vector b, column b of all the tiles.
-            let mut d = [[Vf::splat(0.0); IN]; IN];
+            // 8 vectors gives, in vector b, column b of the 8 tiles.
+            let mut d = [[V8::splat(0.0); IN]; IN];
             for (a, d_row) in d.iter_mut().enumerate() {
-                let mut rows = [Vf::splat(0.0); LANES];
+                let mut rows = [V8::splat(0.0); 8];
                 for (row, &patch) in rows.iter_mut().zip(patches) {
-                    *row = load_slice(padded, ci * plane + patch + a * wp);
+                    let at = ci * plane + patch + a * wp;
+                    let values: &[f32; 8] = padded[at..at + 8].try_into().expect("8 floats");
+                    *row = V8::new(*values);
                 }
-                d_row.copy_from_slice(&Vf::transpose(rows)[..IN]);
+                d_row.copy_from_slice(&V8::transpose(rows)[..IN]);
             }
             // Bᵀ d: transform every column.
             let bt_d = transform_columns(&d, T::input);
@@ -437,7 +444,7 @@ fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
             for (a, row) in bt_d.iter().enumerate() {
                 for (b, value) in T::input(*row).iter().enumerate() {
                     let at = (a * IN + b) * v_stride + ci * TILE + j0;
-                    v[at..at + LANES].copy_from_slice(value.as_array());
+                    v[at..at + 8].copy_from_slice(value.as_array());
                 }
             }
         }
@@ -529,11 +536,21 @@ fn output_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
                 }
                 // Row a of every tile: y[a][b] holds column b of row a for all the tiles (one
                 // per lane); transposed, vector `lane` holds the row of tile j0 + lane.
-                for (a, y_row) in y.iter().enumerate() {
-                    let mut columns = [zero; LANES];
-                    columns[..OUT].copy_from_slice(y_row);
-                    let tile_rows = Vf::transpose(columns);
-                    for (o, tile_row) in origins.iter().skip(j0).zip(&tile_rows) {
+                // (8 tiles at a time: wide's 8 x 8 transpose uses shuffles.)
+                for ((a, y_row), half) in y
+                    .iter()
+                    .enumerate()
+                    .flat_map(|row| (0..LANES / 8).map(move |half| (row, half)))
+                {
+                    let mut columns = [V8::splat(0.0); 8];
+                    for (column, value) in columns.iter_mut().zip(y_row) {
+                        let lanes: &[f32; 8] = value.as_array()[8 * half..8 * half + 8]
+                            .try_into()
+                            .expect("8 lanes");
+                        *column = V8::new(*lanes);
+                    }
+                    let tile_rows = V8::transpose(columns);
+                    for (o, tile_row) in origins.iter().skip(j0 + 8 * half).zip(&tile_rows) {
                         if o.y + a >= h {
                             continue;
                         }
