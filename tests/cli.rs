@@ -471,3 +471,82 @@ fn revive_restarts_dead_filters() {
         assert_eq!(a[i], b[i], "filter {i}");
     }
 }
+
+#[test]
+fn sample_photos_work_from_any_folder() {
+    let dir = temp_dir("samples");
+    let v = json(&viz(
+        &dir,
+        &[
+            "activations",
+            "sample:chelsea",
+            "--layer",
+            "block1_conv1",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert_eq!(v["out"], "chelsea_block1_conv1_activations.png");
+    assert!(dir.join("chelsea_block1_conv1_activations.png").is_file());
+    let v = json(&viz(
+        &dir,
+        &[
+            "predict",
+            "sample:rocket",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert_eq!(v["predictions"].as_array().unwrap().len(), 5);
+    let out = viz(
+        &dir,
+        &[
+            "predict",
+            "sample:dog",
+            "--weights",
+            tiny().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no sample photo 'dog'") && stderr.contains("sample:coffee"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn demo_without_an_image_uses_the_sample_photos() {
+    let dir = temp_dir("demo-samples");
+    let out = viz(
+        &dir,
+        &[
+            "demo",
+            "--out",
+            "figs",
+            "--weights",
+            tiny().to_str().unwrap(),
+            "--steps",
+            "1",
+            "--quiet",
+        ],
+    );
+    ok(&out);
+    let figs = dir.join("figs");
+    for f in [
+        "input.png",
+        "gradcam.png",
+        "gradcam_coffee.png",
+        "gradcam_rocket.png",
+    ] {
+        assert!(figs.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(png_size(&figs.join("input.png")), (451, 300));
+    let html = std::fs::read_to_string(figs.join("index.html")).unwrap();
+    assert!(
+        html.contains("Chelsea the cat") && html.contains("CC0"),
+        "{html}"
+    );
+}

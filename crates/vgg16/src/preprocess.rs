@@ -88,8 +88,26 @@ pub fn load_image(path: &Path) -> Result<RgbImage> {
     if meta.len() == 0 {
         return Err(bad("the file is empty, not an image".into()));
     }
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| bad(format!("cannot read image: {e}")))?
+    let reader = ImageReader::open(path).map_err(|e| bad(format!("cannot read image: {e}")))?;
+    decode(reader, &shown)
+}
+
+/// Decodes an image held in memory (for example one built into the binary), as
+/// [`load_image`] does a file; `name` names it in error messages.
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<RgbImage> {
+    decode(ImageReader::new(std::io::Cursor::new(bytes)), name)
+}
+
+/// The decoding both share: format sniffing, the size limits, conversion to 8-bit RGB.
+fn decode<R: std::io::BufRead + std::io::Seek>(
+    reader: ImageReader<R>,
+    name: &str,
+) -> Result<RgbImage> {
+    let bad = |message: String| Error::Image {
+        path: name.to_string(),
+        message,
+    };
+    let mut reader = reader
         .with_guessed_format()
         .map_err(|e| bad(format!("cannot read image: {e}")))?;
     if reader.format().is_none() {

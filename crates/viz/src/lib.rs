@@ -19,7 +19,8 @@
 //!   commands and the demo;
 //! - [`demo`]: the notebook's figures and their `index.html`;
 //! - [`workloads`]: what `viz bench` and the criterion benches time;
-//! - [`locate`]: finding the weights; [`output`]: checking output paths;
+//! - [`locate`]: finding the weights; [`output`]: checking output paths; [`samples`]: the
+//!   photos built into the binary (`sample:NAME`);
 //! - [`cli`]: the `viz` command line, one file per command;
 //! - [`error`]: the one error type, [`Error`].
 
@@ -32,6 +33,7 @@ pub mod gradcam;
 pub mod locate;
 pub mod output;
 pub mod render;
+pub mod samples;
 pub mod workloads;
 
 pub use error::{Error, Result};

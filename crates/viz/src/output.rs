@@ -44,9 +44,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The file name of `path` without its extension ("image" when there is none), for default
-/// output names.
+/// The file name of `path` without its extension ("image" when there is none; the sample's
+/// name for `sample:NAME`), for default output names.
 pub fn stem(path: &Path) -> String {
+    if let Some(name) = path
+        .to_str()
+        .and_then(|s| s.strip_prefix(crate::samples::PREFIX))
+    {
+        return name.to_string();
+    }
     path.file_stem()
         .map_or("image".into(), |s| s.to_string_lossy().into_owned())
 }

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use vgg16::preprocess;
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
 use crate::error::Result;
@@ -16,7 +15,8 @@ use crate::render;
 
 #[derive(Args, Debug)]
 pub struct ActivationsArgs {
-    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
+    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted), or sample:chelsea,
+    /// sample:coffee, sample:rocket (photos built into viz).
     pub image: PathBuf,
     /// Layer name, e.g. block3_conv1 (see `viz summary`).
     #[arg(long)]
@@ -52,7 +52,7 @@ pub fn run(a: ActivationsArgs, _: Context) -> Result<()> {
     let size = a.size as usize;
     let shape = model.output_shape(layer, size, size)?;
     let (_, input) =
-        preprocess::load_input(&a.image, a.size, a.resize.mode(), model.preprocessing)?;
+        crate::samples::load_input(&a.image, a.size, a.resize.mode(), model.preprocessing)?;
     let started = Instant::now();
     let (picture, activations) = figures::activations(&model, &input, layer)?;
     let elapsed = started.elapsed().as_secs_f64() * 1e3;

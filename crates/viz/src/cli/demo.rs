@@ -18,7 +18,8 @@ pub struct DemoArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub weights: WeightsArg,
-    /// Image for the activation and Grad-CAM figures (default: a generated picture).
+    /// Image for the activation and Grad-CAM figures, a file or sample:NAME (default:
+    /// sample:chelsea, the cat, and then Grad-CAM of every sample photo).
     #[arg(long)]
     pub image: Option<PathBuf>,
     /// Ascent steps for the grids (the book: 40).

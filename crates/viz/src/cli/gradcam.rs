@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use vgg16::{labels, preprocess};
+use vgg16::labels;
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
 use super::report;
@@ -23,7 +23,8 @@ pub enum ScoreChoice {
 
 #[derive(Args, Debug)]
 pub struct GradcamArgs {
-    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
+    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted), or sample:chelsea,
+    /// sample:coffee, sample:rocket (photos built into viz).
     pub image: PathBuf,
     #[command(flatten)]
     pub weights: WeightsArg,
@@ -69,7 +70,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let layer = model.layer_index(&a.layer)?;
     let (original, input) =
-        preprocess::load_input(&a.image, 224, a.resize.mode(), model.preprocessing)?;
+        crate::samples::load_input(&a.image, 224, a.resize.mode(), model.preprocessing)?;
     let class = a.class.map(usize::from);
     let figure = figures::gradcam(&model, &original, &input, layer, class, score)?;
     let result = &figure.cam;

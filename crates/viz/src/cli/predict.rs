@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use vgg16::{labels, preprocess};
+use vgg16::labels;
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
 use super::report;
@@ -14,7 +14,8 @@ use crate::locate::load_model;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted).
+    /// The image (PNG or JPEG; any size, grey/RGBA/16-bit/CMYK converted), or sample:chelsea,
+    /// sample:coffee, sample:rocket (photos built into viz).
     pub image: PathBuf,
     #[command(flatten)]
     pub weights: WeightsArg,
@@ -30,7 +31,7 @@ pub struct PredictArgs {
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     let model = load_model(args.weights.weights.as_deref(), true)?;
     let (_, input) =
-        preprocess::load_input(&args.image, 224, args.resize.mode(), model.preprocessing)?;
+        crate::samples::load_input(&args.image, 224, args.resize.mode(), model.preprocessing)?;
     let started = Instant::now();
     let logits = model.logits(&input)?;
     let probs = tensor::ops::softmax::softmax_forward(&logits);

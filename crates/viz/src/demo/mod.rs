@@ -17,6 +17,7 @@ use crate::gradcam::Score;
 use crate::locate;
 use crate::output::check_output;
 use crate::render;
+use crate::samples;
 pub use page::Figure;
 
 /// What the demo wrote.
@@ -36,7 +37,8 @@ const ACTIVATION_LAYERS: [&str; 5] = [
 ];
 
 /// Writes every figure into `dir` (created if missing). `image` is the photo for the
-/// activation and Grad-CAM figures (a generated picture when `None`); `steps` the ascent steps.
+/// activation and Grad-CAM figures (an image argument: a file or `sample:NAME`; the cat of the
+/// built-in samples when `None`, and then Grad-CAM of every sample); `steps` the ascent steps.
 /// `on_step(figure, step, steps)` reports the ascents' progress.
 pub fn run(
     dir: &Path,
@@ -98,14 +100,15 @@ pub fn run(
     }
 
     // 3. Activations of an image.
+    let cat = &samples::SAMPLES[0];
     let (original, image_name) = match image {
-        Some(p) => (preprocess::load_image(p)?, p.display().to_string()),
-        None => (synthetic_image(224), "a generated test picture".to_string()),
+        Some(p) => match samples::named(p)? {
+            Some(sample) => (samples::image(sample)?, describe(sample)),
+            None => (samples::load_image(p)?, p.display().to_string()),
+        },
+        None => (samples::image(cat)?, describe(cat)),
     };
-    let input = preprocess::to_input(
-        &preprocess::resize(&original, 224, 224, Resize::Nearest),
-        model.preprocessing,
-    );
+    let input = to_model_input(&original, model);
     render::save_png(&dir.join("input.png"), &original)?;
     figures.push(Figure {
         file: "input.png".into(),
@@ -132,14 +135,29 @@ pub fn run(
     let note = match full {
         Some(full) => {
             let layer = full.layer_index("block5_conv3")?;
-            let figure = figures::gradcam(full, &original, &input, layer, None, Score::Logit)?;
-            render::save_png(&dir.join("gradcam.png"), &figure.overlay)?;
-            render::save_png(&dir.join("gradcam_heatmap.png"), &figure.heatmap)?;
-            let c = figure.cam.classes[0];
-            figures.push(Figure {
-                file: "gradcam.png".into(),
-                caption: format!("Grad-CAM of the top class, {} ({c}), at block5_conv3.", labels::label(c)),
-            });
+            let mut gradcam_figure = |original: &RgbImage, file: String, what: &str| {
+                let input = to_model_input(original, full);
+                let figure = figures::gradcam(full, original, &input, layer, None, Score::Logit)?;
+                render::save_png(&dir.join(&file), &figure.overlay)?;
+                let heatmap = file.replace(".png", "_heatmap.png");
+                render::save_png(&dir.join(heatmap), &figure.heatmap)?;
+                let c = figure.cam.classes[0];
+                figures.push(Figure {
+                    file,
+                    caption: format!(
+                        "Grad-CAM of the top class of {what}, {} ({c}), at block5_conv3.",
+                        labels::label(c)
+                    ),
+                });
+                Ok::<_, crate::error::Error>(())
+            };
+            gradcam_figure(&original, "gradcam.png".into(), "the input image")?;
+            if image.is_none() {
+                for sample in &samples::SAMPLES[1..] {
+                    let file = format!("gradcam_{}.png", sample.name);
+                    gradcam_figure(&samples::image(sample)?, file, &describe(sample))?;
+                }
+            }
             String::new()
         }
         None => "Grad-CAM needs the full weights with the classifier (weights/vgg16.safetensors), which are not here: \
@@ -150,16 +168,19 @@ pub fn run(
     Ok(DemoReport { figures, note })
 }
 
-/// A colourful generated picture (gradients and discs), for when no photo is at hand.
-pub fn synthetic_image(size: u32) -> RgbImage {
-    RgbImage::from_fn(size, size, |x, y| {
-        let (fx, fy) = (x as f32 / size as f32, y as f32 / size as f32);
-        let d = ((fx - 0.5).powi(2) + (fy - 0.5).powi(2)).sqrt();
-        let ring = if (d * 12.0).sin() > 0.0 { 60.0 } else { 0.0 };
-        image::Rgb([
-            (255.0 * fx) as u8,
-            (200.0 * fy + ring) as u8,
-            (255.0 * (1.0 - d)).max(0.0) as u8,
-        ])
-    })
+/// "Chelsea the cat, a tabby (sample:chelsea; photograph by ..., CC0 ...)".
+fn describe(sample: &samples::Sample) -> String {
+    format!(
+        "{} ({}{}; {})",
+        sample.what,
+        samples::PREFIX,
+        sample.name,
+        sample.credit
+    )
+}
+
+/// The model's input for a photo: resized to 224 x 224 with nearest, as Keras's `load_img`.
+fn to_model_input(original: &RgbImage, model: &Vgg16) -> tensor::Tensor {
+    let resized = preprocess::resize(original, 224, 224, Resize::Nearest);
+    preprocess::to_input(&resized, model.preprocessing)
 }
