@@ -36,7 +36,15 @@ pub fn run(a: DemoArgs, ctx: Context) -> Result<()> {
         bar.set_message(figure.to_string());
         bar.set_position(step as u64);
     };
-    let report = demo::run(&a.out, &model, a.image.as_deref(), steps, &mut on_step)?;
+    let weights = a.weights.weights.as_deref();
+    let report = demo::run(
+        &a.out,
+        &model,
+        weights,
+        a.image.as_deref(),
+        steps,
+        &mut on_step,
+    )?;
     bar.finish_and_clear();
     if !report.note.is_empty() {
         eprintln!("note: {}", report.note);

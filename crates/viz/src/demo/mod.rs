@@ -5,6 +5,7 @@
 mod page;
 
 use std::path::Path;
+use std::time::Instant;
 
 use image::RgbImage;
 use vgg16::preprocess::{self, Resize};
@@ -40,13 +41,21 @@ const ACTIVATION_LAYERS: [&str; 5] = [
 /// activation and Grad-CAM figures (an image argument: a file or `sample:NAME`; the cat of the
 /// built-in samples when `None`, and then Grad-CAM of every sample); `steps` the ascent steps.
 /// `on_step(figure, step, steps)` reports the ascents' progress.
+///
+/// Each figure's caption comes with the `viz` command that makes the same picture on its own
+/// (with `--weights` when `weights` was given) and the time the figure took.
 pub fn run(
     dir: &Path,
     model: &Vgg16,
+    weights: Option<&Path>,
     image: Option<&Path>,
     steps: usize,
     on_step: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<DemoReport> {
+    let command = |args: String| match weights {
+        Some(w) => format!("viz {args} --weights {}", w.display()),
+        None => format!("viz {args}"),
+    };
     std::fs::create_dir_all(dir).map_err(|e| {
         crate::error::Error::Invalid(format!("cannot create {}: {e}", dir.display()))
     })?;
@@ -73,6 +82,7 @@ pub fn run(
     };
 
     // 1. One filter at 150 px.
+    let started = Instant::now();
     let file = ascent_figure(
         "block3_conv1",
         vec![0],
@@ -82,10 +92,13 @@ pub fn run(
     figures.push(Figure {
         file,
         caption: format!("Filter 0 of block3_conv1, 150 px, {steps} steps of gradient ascent (the book: a polka-dot pattern)."),
+        command: command(format!("filters --layer block3_conv1 --filter 0 --steps {steps} --seed 0")),
+        seconds: started.elapsed().as_secs_f64(),
     });
 
     // 2. The four grids.
     for layer in crate::workloads::GRID_LAYERS {
+        let started = Instant::now();
         let channels = model.output_shape(model.layer_index(layer)?, 64, 64)?[0];
         let file = ascent_figure(
             layer,
@@ -96,11 +109,21 @@ pub fn run(
         figures.push(Figure {
             file,
             caption: format!("The first 64 filters of {layer}, 64 px each, {steps} steps, 8 per row in reading order (filter 8*row + column)."),
+            command: command(format!(
+                "filters --layer {layer} --filters 0..{} --steps {steps} --seed 0",
+                64.min(channels)
+            )),
+            seconds: started.elapsed().as_secs_f64(),
         });
     }
 
     // 3. Activations of an image.
+    let started = Instant::now();
     let cat = &samples::SAMPLES[0];
+    let image_arg = image.map_or_else(
+        || format!("{}{}", samples::PREFIX, cat.name),
+        |p| p.display().to_string(),
+    );
     let (original, image_name) = match image {
         Some(p) => match samples::named(p)? {
             Some(sample) => (samples::image(sample)?, describe(sample)),
@@ -113,14 +136,19 @@ pub fn run(
     figures.push(Figure {
         file: "input.png".into(),
         caption: format!("The input image: {image_name}."),
+        command: String::new(),
+        seconds: started.elapsed().as_secs_f64(),
     });
     for layer in ACTIVATION_LAYERS {
+        let started = Instant::now();
         let (picture, _) = figures::activations(model, &input, model.layer_index(layer)?)?;
         let file = format!("activations_{layer}.png");
         render::save_png(&dir.join(&file), &picture)?;
         figures.push(Figure {
             file,
             caption: format!("Every channel of {layer} for the input image (16 per row; normalised per channel)."),
+            command: command(format!("activations {image_arg} --layer {layer}")),
+            seconds: started.elapsed().as_secs_f64(),
         });
     }
 
@@ -135,7 +163,17 @@ pub fn run(
     let note = match full {
         Some(full) => {
             let layer = full.layer_index("block5_conv3")?;
-            let mut gradcam_figure = |original: &RgbImage, file: String, what: &str| {
+            // The command: with this demo's --weights when they have the classifier, else with
+            // the default full weights the demo found.
+            let gradcam_command = |arg: &str| {
+                if model.has_classifier() {
+                    command(format!("gradcam {arg}"))
+                } else {
+                    format!("viz gradcam {arg}")
+                }
+            };
+            let mut gradcam_figure = |original: &RgbImage, file: String, what: &str, arg: &str| {
+                let started = Instant::now();
                 let input = to_model_input(original, full);
                 let figure = figures::gradcam(full, original, &input, layer, None, Score::Logit)?;
                 render::save_png(&dir.join(&file), &figure.overlay)?;
@@ -148,14 +186,17 @@ pub fn run(
                         "Grad-CAM of the top class of {what}, {} ({c}), at block5_conv3.",
                         labels::label(c)
                     ),
+                    command: gradcam_command(arg),
+                    seconds: started.elapsed().as_secs_f64(),
                 });
                 Ok::<_, crate::error::Error>(())
             };
-            gradcam_figure(&original, "gradcam.png".into(), "the input image")?;
+            gradcam_figure(&original, "gradcam.png".into(), "the input image", &image_arg)?;
             if image.is_none() {
                 for sample in &samples::SAMPLES[1..] {
                     let file = format!("gradcam_{}.png", sample.name);
-                    gradcam_figure(&samples::image(sample)?, file, &describe(sample))?;
+                    let arg = format!("{}{}", samples::PREFIX, sample.name);
+                    gradcam_figure(&samples::image(sample)?, file, &describe(sample), &arg)?;
                 }
             }
             String::new()

@@ -4,10 +4,13 @@ use std::path::Path;
 
 use crate::error::Result;
 
-/// A figure on the page: its file (beside the page) and its caption.
+/// A figure on the page: its file (beside the page), its caption, the `viz` command that makes
+/// it on its own (empty for the input image) and how long it took.
 pub struct Figure {
     pub file: String,
     pub caption: String,
+    pub command: String,
+    pub seconds: f64,
 }
 
 fn html_escape(s: &str) -> String {
@@ -30,8 +33,17 @@ pub fn write_index(dir: &Path, figures: &[Figure], note: &str, source: &str) -> 
         html_escape(source)
     );
     for f in figures {
+        let made_by = if f.command.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<br><code>{}</code> ({:.1} s)",
+                html_escape(&f.command),
+                f.seconds
+            )
+        };
         html += &format!(
-            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}{made_by}</figcaption></figure>\n",
             html_escape(&f.file),
             html_escape(&f.caption),
             html_escape(&f.caption)
