@@ -7,7 +7,7 @@ use tensor::{Graph, ReluRule, Tensor, Var};
 
 use crate::error::{Error, Result};
 use crate::model::{Vgg16, BODY_LEN};
-use crate::module::Module;
+use crate::module::{Activation, Module};
 
 /// Which layers to run, and how their ReLUs go backward.
 #[derive(Clone, Copy, Debug)]
@@ -71,13 +71,46 @@ impl Vgg16 {
         Ok(h)
     }
 
-    /// The last layer's output for preprocessed images `[N, 3, H, W]`, without a tape (the
-    /// class scores when the model has a head).
+    /// The class scores before the head's final softmax or sigmoid ("logits"; for the
+    /// ImageNet head, its output) for preprocessed images `[N, 3, H, W]`, without a tape.
     pub fn logits(&self, input: &Tensor) -> Result<Tensor> {
         let mut g = Graph::no_grad();
         let x = g.constant(input.clone());
-        let y = self.forward(&mut g, x, Span::to(self.layers().len() - 1))?;
+        let y = self.forward_logits(&mut g, x, 0)?;
         Ok(g.value(y).clone())
+    }
+
+    /// Records layers `from..` to the last, leaving out the last layer's activation: the
+    /// logits. `x` is the input of layer `from`.
+    pub fn forward_logits(&self, g: &mut Graph, x: Var, from: usize) -> Result<Var> {
+        let last = self.layers().len() - 1;
+        self.check_span(g, x, Span::new(from, last))?;
+        let h = if from < last {
+            self.forward(g, x, Span::new(from, last - 1))?
+        } else {
+            x
+        };
+        Ok(self.layers()[last]
+            .module
+            .record_without_activation(g, h, ReluRule::Standard))
+    }
+
+    /// The activation that turns the logits into the model's output: `Sigmoid` for a sigmoid
+    /// head (one probability per output), else `Softmax` (over the classes; the ImageNet head's
+    /// logits are turned into probabilities this way too).
+    pub fn output_activation(&self) -> Activation {
+        match self.layers().last().map(|l| l.module.activation()) {
+            Some(Activation::Sigmoid) => Activation::Sigmoid,
+            _ => Activation::Softmax,
+        }
+    }
+
+    /// The probabilities of `logits` `[N, classes]` (see [`Vgg16::output_activation`]).
+    pub fn probabilities(&self, logits: &Tensor) -> Tensor {
+        match self.output_activation() {
+            Activation::Sigmoid => tensor::ops::elementwise::sigmoid_forward(logits),
+            _ => tensor::ops::softmax::softmax_forward(logits),
+        }
     }
 
     /// Like [`Vgg16::forward`], keeping and returning every layer's output (index 0 is layer
@@ -105,6 +138,13 @@ impl Vgg16 {
         channels: &[usize],
     ) -> Result<Var> {
         self.check_span(g, x, Span::to(last))?;
+        let images = g.value(x).shape()[0];
+        if channels.len() != images {
+            return Err(Error::Invalid(format!(
+                "{} channels given for {images} images (one per image)",
+                channels.len()
+            )));
+        }
         let layers = self.layers();
         // The last convolution at or before `last`; only pools may follow it.
         let conv_at = (0..=last)

@@ -121,6 +121,12 @@ impl Head {
                     ))
                 }
             };
+            if layers.iter().any(|(n, _)| n == name) || crate::names::BODY_NAMES.contains(&name) {
+                return Err(format!(
+                    "head layer name '{name}' is used twice (the body's layers and the head's \
+                     must all have different names)"
+                ));
+            }
             layers.push((name.to_string(), layer));
         }
         Ok(Head { layers })

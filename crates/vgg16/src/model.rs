@@ -209,6 +209,15 @@ impl Vgg16 {
         channels.unwrap_or(0)
     }
 
+    /// The name of class `c`: ImageNet's for a model with 1000 classes, else `class_<c>`.
+    pub fn class_label(&self, c: usize) -> String {
+        if self.num_classes() == 1000 {
+            crate::labels::label(c)
+        } else {
+            format!("class_{c}")
+        }
+    }
+
     /// Position of a layer by name; the error lists valid names and the closest one.
     pub fn layer_index(&self, name: &str) -> Result<usize> {
         if let Some(i) = self.layers.iter().position(|l| l.name == name) {

@@ -128,6 +128,30 @@ impl Module {
         }
     }
 
+    /// Records the module without its activation (a dense layer's `x @ w^T + b`; a standalone
+    /// activation passes `x` through): the class scores before softmax or sigmoid, when this
+    /// is a network's last layer.
+    pub fn record_without_activation(&self, g: &mut Graph, x: Var, relu: ReluRule) -> Var {
+        match self {
+            Module::Dense { weight, bias, .. } => {
+                let w = g.constant(weight.clone());
+                let b = g.constant(bias.clone());
+                g.dense(x, w, Some(b))
+            }
+            Module::Activation(_) => x,
+            other => other.record(g, x, relu),
+        }
+    }
+
+    /// The activation the module ends with (`Linear` for layers without one).
+    pub fn activation(&self) -> Activation {
+        match self {
+            Module::Dense { activation, .. } | Module::Activation(activation) => *activation,
+            Module::Conv(_) => Activation::Relu,
+            _ => Activation::Linear,
+        }
+    }
+
     /// The shape of one image's output (`[C, H, W]` or `[F]`) for one image's input, or why
     /// the input does not fit. `name` is the layer's, for messages.
     pub fn output_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {

@@ -171,8 +171,13 @@ fn a_head_described_as_data_computes_what_it_says() {
         z += w2.data()[o] * bn;
     }
     let want = 1.0 / (1.0 + (-(z + b2.data()[0])).exp());
-    let got = model.logits(&x).unwrap();
-    assert_eq!(got.shape(), &[1, 1]);
+    // The logits leave the last activation out; the probabilities put it back (a sigmoid, not
+    // a softmax over the one output, which would always be 1).
+    let logits = model.logits(&x).unwrap();
+    assert_eq!(logits.shape(), &[1, 1]);
+    assert!((logits.data()[0] - (z + b2.data()[0])).abs() < 1e-4);
+    assert_eq!(model.output_activation(), vgg16::Activation::Sigmoid);
+    let got = model.probabilities(&logits);
     assert!(
         (got.data()[0] - want).abs() < 1e-5,
         "{} vs {want}",
@@ -184,7 +189,7 @@ fn a_head_described_as_data_computes_what_it_says() {
     let rest = model
         .forward(&mut g, av, model.span("flatten", "out").unwrap())
         .unwrap();
-    assert_eq!(g.value(rest).data(), got.data());
+    assert!((g.value(rest).data()[0] - got.data()[0]).abs() < 1e-6);
     assert!(model.span("out", "flatten").is_err());
     let _ = Tensor::zeros(&[1]);
 }
@@ -212,7 +217,7 @@ fn global_pooling_heads() {
         let a = model.forward(&mut g, xv, vgg16::Span::to(conv)).unwrap();
         let a = g.value(a).clone();
         let [n, c, h, wd] = a.dims4();
-        let got = model.logits(&x).unwrap();
+        let got = model.probabilities(&model.logits(&x).unwrap());
         for img in 0..n {
             let feats: Vec<f32> = (0..c)
                 .map(|ch| {
@@ -249,6 +254,10 @@ fn a_bad_head_is_refused_with_its_reason() {
             "missing tensor 'fc.weight'",
         ),
         ("not json", "not JSON"),
+        (
+            r#"[{"name": "block5_pool", "type": "dropout"}]"#,
+            "'block5_pool' is used twice",
+        ),
     ] {
         let mut meta = body.metadata();
         meta.insert("head".into(), head.into());

@@ -61,7 +61,6 @@ pub fn grad_cam(
              get weights/vgg16.safetensors (see weights/README.md) or pass --weights FILE"
         );
     }
-    let last = model.layers().len() - 1;
     if layer >= BODY_LEN || !model.layers()[layer].module.is_spatial() {
         return invalid!(
             "Grad-CAM needs a convolution or pool layer, not '{}'",
@@ -80,9 +79,9 @@ pub fn grad_cam(
     // 2. From the target layer to the scores, on a tape whose only input is A.
     let mut g = Graph::new();
     let a = g.input(activations.clone());
-    let logits_var = model.forward(&mut g, a, Span::new(layer + 1, last))?;
+    let logits_var = model.forward_logits(&mut g, a, layer + 1)?;
     let logits = g.value(logits_var).clone();
-    let probabilities = tensor::ops::softmax::softmax_forward(&logits);
+    let probabilities = model.probabilities(&logits);
     let num_classes = logits.shape()[1];
 
     let classes: Vec<usize> = match classes {
@@ -111,7 +110,10 @@ pub fn grad_cam(
     let mask = g.constant(Tensor::new(&[n, num_classes], mask));
     let scores = match score {
         Score::Logit => logits_var,
-        Score::Probability => g.softmax(logits_var),
+        Score::Probability => match model.output_activation() {
+            vgg16::Activation::Sigmoid => g.sigmoid(logits_var),
+            _ => g.softmax(logits_var),
+        },
     };
     let picked = g.mul(scores, mask);
     let total = g.sum(picked);

@@ -396,8 +396,9 @@ fn conv3x3_tiled<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(
 }
 
 /// Step 1, input transform: `V[ξ][ci][j] = (Bᵀ d B)[ξ]` for the patch `d` of tile `j` in channel `ci`.
-/// The columns past the last tile repeat the last tile: the products read them, but each
-/// column of `M` depends only on the same column of `V`, and those are never written out.
+/// The columns past the last tile, up to the end of its group of 8, repeat the last tile; the
+/// products may read a few more (up to a whole vector), left from an earlier block. Either way
+/// each column of `M` depends only on the same column of `V`, and those are never written out.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn input_transform<T: Transforms<OUT, IN>, const OUT: usize, const IN: usize>(

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use vgg16::labels;
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
 use super::report;
@@ -69,8 +68,12 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
     };
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let layer = model.layer_index(&a.layer)?;
-    let (original, input) =
-        crate::samples::load_input(&a.image, 224, a.resize.mode(), model.preprocessing)?;
+    let (original, input) = crate::samples::load_input(
+        &a.image,
+        model.input_size() as u32,
+        a.resize.mode(),
+        model.preprocessing,
+    )?;
     let class = a.class.map(usize::from);
     let figure = figures::gradcam(&model, &original, &input, layer, class, score)?;
     let result = &figure.cam;
@@ -90,11 +93,11 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
         )?;
     }
     let class = result.classes[0];
-    let preds = labels::top_k(result.logits.data(), result.probabilities.data(), 3);
+    let preds = report::top_k(&model, &result.logits, &result.probabilities, 3);
     if result.all_zero[0] {
         eprintln!(
             "warning: the Grad-CAM map is all zero: no positive evidence for class {class} ({}) at {}; the overlay shows no heat",
-            labels::label(class),
+            model.class_label(class),
             a.layer
         );
     }
@@ -108,7 +111,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
             "{}",
             json!({
                 "class": class,
-                "label": labels::label(class),
+                "label": model.class_label(class),
                 "score": score_name,
                 "score_value": score_value,
                 "layer": a.layer,
@@ -124,7 +127,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
         report::print_predictions(&preds, false);
         println!(
             "Grad-CAM of class {class} ({}) at {} -> {}",
-            labels::label(class),
+            model.class_label(class),
             a.layer,
             out.display()
         );

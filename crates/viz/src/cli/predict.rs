@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use vgg16::labels;
 
 use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
 use super::report;
@@ -30,13 +29,17 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     let model = load_model(args.weights.weights.as_deref(), true)?;
-    let (_, input) =
-        crate::samples::load_input(&args.image, 224, args.resize.mode(), model.preprocessing)?;
+    let (_, input) = crate::samples::load_input(
+        &args.image,
+        model.input_size() as u32,
+        args.resize.mode(),
+        model.preprocessing,
+    )?;
     let started = Instant::now();
     let logits = model.logits(&input)?;
-    let probs = tensor::ops::softmax::softmax_forward(&logits);
+    let probs = model.probabilities(&logits);
     let top = (args.top as usize).min(model.num_classes());
-    let preds = labels::top_k(logits.data(), probs.data(), top);
+    let preds = report::top_k(&model, &logits, &probs, top);
     if args.json.json {
         let forward_ms = started.elapsed().as_secs_f64() * 1e3;
         let image = args.image.display().to_string();

@@ -1,7 +1,19 @@
 //! Printing predictions, the same way in every command that shows them.
 
 use serde_json::{json, Value};
-use vgg16::labels::Prediction;
+use tensor::Tensor;
+use vgg16::labels::{self, Prediction};
+use vgg16::Vgg16;
+
+/// The `k` most probable classes of the first image, named by the model (ImageNet's names
+/// only for a 1000-class head).
+pub fn top_k(model: &Vgg16, logits: &Tensor, probabilities: &Tensor, k: usize) -> Vec<Prediction> {
+    let mut preds = labels::top_k(logits.data(), probabilities.data(), k);
+    for p in &mut preds {
+        p.label = model.class_label(p.class);
+    }
+    preds
+}
 
 /// The predictions as JSON objects: class, label, probability, logit.
 pub fn predictions_json(preds: &[Prediction]) -> Vec<Value> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 use vgg16::preprocess::{self, Resize};
-use vgg16::{labels, Vgg16};
+use vgg16::Vgg16;
 
 use crate::ascent::Variant;
 use crate::error::Result;
@@ -62,6 +62,19 @@ pub fn run(
     if let Some(p) = image {
         check_output(&dir.join("input.png"), &[p])?;
     }
+    // The image first: a bad --image is reported before minutes of ascent, not after.
+    let cat = &samples::SAMPLES[0];
+    let image_arg = image.map_or_else(
+        || format!("{}{}", samples::PREFIX, cat.name),
+        |p| p.display().to_string(),
+    );
+    let (original, image_name) = match image {
+        Some(p) => match samples::named(p)? {
+            Some(sample) => (samples::image(sample)?, describe(sample)),
+            None => (samples::load_image(p)?, p.display().to_string()),
+        },
+        None => (samples::image(cat)?, describe(cat)),
+    };
     let mut figures = Vec::new();
 
     // The book's settings for every ascent figure; only the filters, size and file differ.
@@ -117,20 +130,8 @@ pub fn run(
         });
     }
 
-    // 3. Activations of an image.
+    // 3. Activations of the image.
     let started = Instant::now();
-    let cat = &samples::SAMPLES[0];
-    let image_arg = image.map_or_else(
-        || format!("{}{}", samples::PREFIX, cat.name),
-        |p| p.display().to_string(),
-    );
-    let (original, image_name) = match image {
-        Some(p) => match samples::named(p)? {
-            Some(sample) => (samples::image(sample)?, describe(sample)),
-            None => (samples::load_image(p)?, p.display().to_string()),
-        },
-        None => (samples::image(cat)?, describe(cat)),
-    };
     let input = to_model_input(&original, model);
     render::save_png(&dir.join("input.png"), &original)?;
     figures.push(Figure {
@@ -184,7 +185,7 @@ pub fn run(
                     file,
                     caption: format!(
                         "Grad-CAM of the top class of {what}, {} ({c}), at block5_conv3.",
-                        labels::label(c)
+                        full.class_label(c)
                     ),
                     command: gradcam_command(arg),
                     seconds: started.elapsed().as_secs_f64(),
@@ -220,8 +221,10 @@ fn describe(sample: &samples::Sample) -> String {
     )
 }
 
-/// The model's input for a photo: resized to 224 x 224 with nearest, as Keras's `load_img`.
+/// The model's input for a photo: resized to the model's input size (224 x 224 for the ImageNet
+/// classifier) with nearest, as Keras's `load_img`.
 fn to_model_input(original: &RgbImage, model: &Vgg16) -> tensor::Tensor {
-    let resized = preprocess::resize(original, 224, 224, Resize::Nearest);
+    let side = model.input_size() as u32;
+    let resized = preprocess::resize(original, side, side, Resize::Nearest);
     preprocess::to_input(&resized, model.preprocessing)
 }
