@@ -290,27 +290,27 @@ fn activations_grid() {
     assert_eq!(dump.tensors["activations"].shape(), &[1, 4, 224, 224]);
 }
 
+/// Runs `viz demo --out figs --weights <tiny> --quiet` plus `extra` in `dir`; returns `figs`.
+fn run_demo(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let weights = tiny();
+    let mut args = vec![
+        "demo",
+        "--out",
+        "figs",
+        "--weights",
+        weights.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push("--quiet");
+    ok(&viz(dir, &args));
+    dir.join("figs")
+}
+
 #[test]
 fn demo_writes_every_figure_and_an_index() {
     let dir = temp_dir("demo");
     let img = photo(&dir);
-    let out = viz(
-        &dir,
-        &[
-            "demo",
-            "--out",
-            "figs",
-            "--weights",
-            tiny().to_str().unwrap(),
-            "--image",
-            img.to_str().unwrap(),
-            "--steps",
-            "2",
-            "--quiet",
-        ],
-    );
-    ok(&out);
-    let figs = dir.join("figs");
+    let figs = run_demo(&dir, &["--image", img.to_str().unwrap(), "--steps", "2"]);
     for f in [
         "block3_conv1_filter0.png",
         "block1_conv1_grid.png",
@@ -520,21 +520,7 @@ fn sample_photos_work_from_any_folder() {
 #[test]
 fn demo_without_an_image_uses_the_sample_photos() {
     let dir = temp_dir("demo-samples");
-    let out = viz(
-        &dir,
-        &[
-            "demo",
-            "--out",
-            "figs",
-            "--weights",
-            tiny().to_str().unwrap(),
-            "--steps",
-            "1",
-            "--quiet",
-        ],
-    );
-    ok(&out);
-    let figs = dir.join("figs");
+    let figs = run_demo(&dir, &["--steps", "1"]);
     for f in [
         "input.png",
         "gradcam.png",

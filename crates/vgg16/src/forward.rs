@@ -60,6 +60,12 @@ impl Vgg16 {
     /// no-grad tape each intermediate value is freed as soon as the next layer has used it.
     pub fn forward(&self, g: &mut Graph, x: Var, span: Span) -> Result<Var> {
         self.check_span(g, x, span)?;
+        Ok(self.record_checked(g, x, span))
+    }
+
+    /// [`Vgg16::forward`] for a span whose input was already checked by the caller (shape
+    /// inference runs once per call, not once per nested span).
+    fn record_checked(&self, g: &mut Graph, x: Var, span: Span) -> Var {
         let mut h = x;
         for layer in &self.layers()[span.from..=span.to] {
             let next = layer.module.record(g, h, span.relu);
@@ -68,7 +74,7 @@ impl Vgg16 {
             }
             h = next;
         }
-        Ok(h)
+        h
     }
 
     /// The class scores before the head's final softmax or sigmoid ("logits"; for the
@@ -86,7 +92,7 @@ impl Vgg16 {
         let last = self.layers().len() - 1;
         self.check_span(g, x, Span::new(from, last))?;
         let h = if from < last {
-            self.forward(g, x, Span::new(from, last - 1))?
+            self.record_checked(g, x, Span::new(from, last - 1))
         } else {
             x
         };
@@ -174,7 +180,7 @@ impl Vgg16 {
         let h = if conv_at == 0 {
             x
         } else {
-            self.forward(g, x, Span::to(conv_at - 1))?
+            self.record_checked(g, x, Span::to(conv_at - 1))
         };
         let mut h = g.frozen_conv2d_channels(h, conv, channels, Some(ReluRule::Standard));
         for _ in conv_at + 1..=last {

@@ -22,8 +22,14 @@ pub struct Prediction {
     pub logit: f32,
 }
 
-/// The `k` most probable classes, most probable first (ties: lower index first).
-pub fn top_k(logits: &[f32], probabilities: &[f32], k: usize) -> Vec<Prediction> {
+/// The `k` most probable classes, most probable first (ties: lower index first), named by
+/// `name` (e.g. [`label`], or `Vgg16::class_label` for the model's own classes).
+pub fn top_k(
+    logits: &[f32],
+    probabilities: &[f32],
+    k: usize,
+    name: impl Fn(usize) -> String,
+) -> Vec<Prediction> {
     let mut order: Vec<usize> = (0..probabilities.len()).collect();
     order.sort_by(|&a, &b| {
         probabilities[b]
@@ -35,7 +41,7 @@ pub fn top_k(logits: &[f32], probabilities: &[f32], k: usize) -> Vec<Prediction>
         .take(k)
         .map(|i| Prediction {
             class: i,
-            label: label(i),
+            label: name(i),
             probability: probabilities[i],
             logit: logits[i],
         })

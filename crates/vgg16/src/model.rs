@@ -191,11 +191,6 @@ impl Vgg16 {
         self.layers.len() > BODY_LEN
     }
 
-    /// True when the head is VGG16's own ImageNet classifier.
-    pub fn has_imagenet_classifier(&self) -> bool {
-        Head::of_layers(self.head()) == Head::imagenet() && self.num_classes() == 1000
-    }
-
     /// Number of classes: the width of the head's output (0 without a head).
     pub fn num_classes(&self) -> usize {
         if !self.has_classifier() {

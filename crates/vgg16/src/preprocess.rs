@@ -225,6 +225,11 @@ pub fn to_input(img: &RgbImage, prep: Preprocessing) -> Tensor {
     Tensor::new(&[1, 3, h, w], data)
 }
 
+/// The model input `[1, 3, size, size]` for an image: resized with `mode`, then preprocessed.
+pub fn prepare(img: &RgbImage, size: u32, mode: Resize, prep: Preprocessing) -> Tensor {
+    to_input(&resize(img, size, size, mode), prep)
+}
+
 /// Loads an image and prepares it for the model at `size x size`.
 pub fn load_input(
     path: &Path,
@@ -233,7 +238,6 @@ pub fn load_input(
     prep: Preprocessing,
 ) -> Result<(RgbImage, Tensor)> {
     let original = load_image(path)?;
-    let resized = resize(&original, size, size, mode);
-    let input = to_input(&resized, prep);
+    let input = prepare(&original, size, mode, prep);
     Ok((original, input))
 }

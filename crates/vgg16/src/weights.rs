@@ -38,7 +38,8 @@ pub fn from_torchvision(name: &str) -> Option<String> {
 /// A file error as a weights error, with a hint when the file is missing.
 pub(crate) fn weights_error(e: FileError) -> Error {
     let message = match &e.io {
-        Some(io) if e.message.starts_with("cannot open") => {
+        // `io::load` keeps the I/O error only for a file it could not open.
+        Some(io) => {
             let hint = if io.kind() == std::io::ErrorKind::NotFound {
                 " (run tools/fetch-weights, or pass --weights FILE)"
             } else {
@@ -46,7 +47,7 @@ pub(crate) fn weights_error(e: FileError) -> Error {
             };
             format!("cannot open weights file: {io}{hint}")
         }
-        _ => e.message,
+        None => e.message,
     };
     Error::weights(e.path, message)
 }

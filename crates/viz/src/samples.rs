@@ -91,6 +91,6 @@ pub fn load_input(
     prep: Preprocessing,
 ) -> Result<(RgbImage, Tensor)> {
     let original = load_image(arg)?;
-    let input = preprocess::to_input(&preprocess::resize(&original, size, size, mode), prep);
+    let input = preprocess::prepare(&original, size, mode, prep);
     Ok((original, input))
 }

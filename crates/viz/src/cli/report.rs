@@ -8,11 +8,9 @@ use vgg16::Vgg16;
 /// The `k` most probable classes of the first image, named by the model (ImageNet's names
 /// only for a 1000-class head).
 pub fn top_k(model: &Vgg16, logits: &Tensor, probabilities: &Tensor, k: usize) -> Vec<Prediction> {
-    let mut preds = labels::top_k(logits.data(), probabilities.data(), k);
-    for p in &mut preds {
-        p.label = model.class_label(p.class);
-    }
-    preds
+    labels::top_k(logits.data(), probabilities.data(), k, |c| {
+        model.class_label(c)
+    })
 }
 
 /// The predictions as JSON objects: class, label, probability, logit.

@@ -224,7 +224,10 @@ fn describe(sample: &samples::Sample) -> String {
 /// The model's input for a photo: resized to the model's input size (224 x 224 for the ImageNet
 /// classifier) with nearest, as Keras's `load_img`.
 fn to_model_input(original: &RgbImage, model: &Vgg16) -> tensor::Tensor {
-    let side = model.input_size() as u32;
-    let resized = preprocess::resize(original, side, side, Resize::Nearest);
-    preprocess::to_input(&resized, model.preprocessing)
+    preprocess::prepare(
+        original,
+        model.input_size() as u32,
+        Resize::Nearest,
+        model.preprocessing,
+    )
 }
