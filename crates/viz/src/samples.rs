@@ -7,6 +7,7 @@ use std::path::Path;
 use image::RgbImage;
 use tensor::Tensor;
 use vgg16::preprocess::{self, Preprocessing, Resize};
+use vgg16::Vgg16;
 
 use crate::error::{invalid, Result};
 
@@ -81,6 +82,12 @@ pub fn load_image(arg: &Path) -> Result<RgbImage> {
         Some(sample) => image(sample),
         None => Ok(preprocess::load_image(arg)?),
     }
+}
+
+/// An image argument's picture and `model`'s input made from it, at the model's input size
+/// (224 for the ImageNet classifier) and in its preprocessing.
+pub fn load_for(model: &Vgg16, arg: &Path, mode: Resize) -> Result<(RgbImage, Tensor)> {
+    load_input(arg, model.input_size() as u32, mode, model.preprocessing)
 }
 
 /// An image argument's picture and the model's input made from it at `size x size`.

@@ -68,12 +68,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
     };
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let layer = model.layer_index(&a.layer)?;
-    let (original, input) = crate::samples::load_input(
-        &a.image,
-        model.input_size() as u32,
-        a.resize.mode(),
-        model.preprocessing,
-    )?;
+    let (original, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;
     let class = a.class.map(usize::from);
     let figure = figures::gradcam(&model, &original, &input, layer, class, score)?;
     let result = &figure.cam;

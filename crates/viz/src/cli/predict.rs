@@ -29,12 +29,7 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     let model = load_model(args.weights.weights.as_deref(), true)?;
-    let (_, input) = crate::samples::load_input(
-        &args.image,
-        model.input_size() as u32,
-        args.resize.mode(),
-        model.preprocessing,
-    )?;
+    let (_, input) = crate::samples::load_for(&model, &args.image, args.resize.mode())?;
     let started = Instant::now();
     let logits = model.logits(&input)?;
     let probs = model.probabilities(&logits);
