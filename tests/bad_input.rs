@@ -366,8 +366,8 @@ fn bad_arguments() {
                 "out.png",
             ],
         ),
-        2,
-        &["class"],
+        1,
+        &["class 1000 is outside 0..999"],
     );
     fails(
         &viz(&dir, &["predict", img, "--weights", w, "--top", "0"]),

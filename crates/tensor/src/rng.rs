@@ -27,6 +27,14 @@ impl Rng {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
+    /// Standard normal (mean 0, variance 1), by the Box-Muller transform of two uniforms.
+    pub fn normal(&mut self) -> f32 {
+        // u1 in (0, 1] so that ln(u1) is finite.
+        let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    }
+
     /// A tensor of values uniform in [lo, hi).
     pub fn tensor(&mut self, shape: &[usize], lo: f32, hi: f32) -> Tensor {
         let n = shape.iter().product();

@@ -89,16 +89,28 @@ impl Vgg16 {
     /// Records layers `from..` to the last, leaving out the last layer's activation: the
     /// logits. `x` is the input of layer `from`.
     pub fn forward_logits(&self, g: &mut Graph, x: Var, from: usize) -> Result<Var> {
+        self.forward_logits_with(g, x, from, ReluRule::Standard)
+    }
+
+    /// [`Vgg16::forward_logits`] with every ReLU going backward by `relu` (guided
+    /// backpropagation and deconvnet change the rule of all of them, the head's included).
+    pub fn forward_logits_with(
+        &self,
+        g: &mut Graph,
+        x: Var,
+        from: usize,
+        relu: ReluRule,
+    ) -> Result<Var> {
         let last = self.layers().len() - 1;
         self.check_span(g, x, Span::new(from, last))?;
         let h = if from < last {
-            self.record_checked(g, x, Span::new(from, last - 1))
+            self.record_checked(g, x, Span::new(from, last - 1).with_relu(relu))
         } else {
             x
         };
         Ok(self.layers()[last]
             .module
-            .record_without_activation(g, h, ReluRule::Standard))
+            .record_without_activation(g, h, relu))
     }
 
     /// The activation that turns the logits into the model's output: `Sigmoid` for a sigmoid

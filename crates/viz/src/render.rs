@@ -99,24 +99,7 @@ pub fn viridis(v: f32) -> [u8; 3] {
 /// Bilinear upsampling of a `[h, w]` map to `width x height` (pixel centres aligned, edges
 /// clamped: OpenCV's `resize` with `INTER_LINEAR`, used by the book).
 pub fn upsample_bilinear(map: &[f32], h: usize, w: usize, width: u32, height: u32) -> Vec<f32> {
-    let (width, height) = (width as usize, height as usize);
-    let mut out = vec![0.0; width * height];
-    let coord = |d: usize, n_out: usize, n_in: usize| {
-        let s = ((d as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0);
-        let i0 = (s.floor() as usize).min(n_in - 1);
-        let i1 = (i0 + 1).min(n_in - 1);
-        (i0, i1, (s - i0 as f64) as f32)
-    };
-    let xs: Vec<_> = (0..width).map(|x| coord(x, width, w)).collect();
-    for y in 0..height {
-        let (y0, y1, fy) = coord(y, height, h);
-        for (x, &(x0, x1, fx)) in xs.iter().enumerate() {
-            let top = map[y0 * w + x0] * (1.0 - fx) + map[y0 * w + x1] * fx;
-            let bottom = map[y1 * w + x0] * (1.0 - fx) + map[y1 * w + x1] * fx;
-            out[y * width + x] = top * (1.0 - fy) + bottom * fy;
-        }
-    }
-    out
+    attribution::resize::bilinear_half_pixel(map, h, w, height as usize, width as usize)
 }
 
 /// The book's overlay: the map resized to the image, `u8(255 * cam)` through JET, then

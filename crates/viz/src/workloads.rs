@@ -108,7 +108,9 @@ pub fn measure(
     on_progress("Grad-CAM 224", false);
     let layer = model.layer_index("block5_conv3")?;
     let gradcam_ms = median_ms(runs, &mut || on_progress("", true), || {
-        gradcam::grad_cam(model, &input, layer, None, Score::Logit).map(|_| ())
+        gradcam::grad_cam(model, &input, layer, None, Score::Logit)
+            .map(|_| ())
+            .map_err(Into::into)
     })?;
     on_progress("ascent block3_conv1 150 px x 40 steps", false);
     let config = ascent_config(model)?;

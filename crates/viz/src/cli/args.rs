@@ -50,3 +50,131 @@ pub struct Context {
     /// `--quiet`: no progress bars.
     pub quiet: bool,
 }
+
+/// `--class INDEX|LABEL`.
+#[derive(Args, Debug, Clone)]
+pub struct ClassArg {
+    /// Target class, as an index or a label such as tabby or African_elephant (default: the
+    /// top-1 prediction).
+    #[arg(long)]
+    pub class: Option<String>,
+}
+
+impl ClassArg {
+    /// The class index for `model`: an index below its number of classes, or one of its labels
+    /// (case and `_`/space insensitive; the error suggests the closest).
+    pub fn resolve(&self, model: &vgg16::Vgg16) -> crate::Result<Option<usize>> {
+        let Some(text) = &self.class else {
+            return Ok(None);
+        };
+        let classes = model.num_classes();
+        if let Ok(index) = text.trim().parse::<usize>() {
+            if index >= classes {
+                return crate::error::invalid!(
+                    "--class {index} is outside 0..{} (this model has {classes} classes)",
+                    classes - 1
+                );
+            }
+            return Ok(Some(index));
+        }
+        let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
+        let wanted = norm(text);
+        let labels: Vec<String> = (0..classes).map(|c| model.class_label(c)).collect();
+        if let Some(c) = labels.iter().position(|l| norm(l) == wanted) {
+            return Ok(Some(c));
+        }
+        let closest = labels
+            .iter()
+            .min_by_key(|l| vgg16::names::edit_distance(&wanted, &norm(l)))
+            .cloned()
+            .unwrap_or_default();
+        crate::error::invalid!(
+            "--class '{text}' is neither a class index nor a label of this model (did you mean '{closest}'?)"
+        )
+    }
+}
+
+/// The options of the attribution methods (`attribute`, `compare`), declared once.
+#[derive(Args, Debug, Clone)]
+pub struct MethodArgs {
+    /// Target layer of the CAM methods and guided Grad-CAM (see `viz summary`).
+    #[arg(long, default_value = "block5_conv3")]
+    pub layer: String,
+    /// What to explain: the class's logit or its probability.
+    #[arg(long, value_enum, default_value_t = super::gradcam::ScoreChoice::Logit)]
+    pub score: super::gradcam::ScoreChoice,
+    /// CAM methods: pytorch-grad-cam's aug_smooth (flips x 0.9/1/1.1) or eigen_smooth.
+    #[arg(long, value_enum)]
+    pub smooth: Option<SmoothChoice>,
+    /// Inputs per forward/backward pass for the many-pass methods (memory grows with it).
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Score-CAM: score only the N channels of highest variance (Faster-Score-CAM).
+    #[arg(long, value_name = "N")]
+    pub max_channels: Option<usize>,
+    /// Integrated gradients: Gauss-Legendre steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Integrated gradients: the baseline image.
+    #[arg(long, value_enum, default_value_t = BaselineChoice::Zero)]
+    pub baseline: BaselineChoice,
+    /// SmoothGrad, SmoothGrad-squared, VarGrad: noisy copies per image.
+    #[arg(long, default_value_t = 25)]
+    pub samples: usize,
+    /// SmoothGrad family: noise standard deviation as a fraction of the input's value range.
+    #[arg(long, default_value_t = 0.15)]
+    pub noise: f32,
+    /// SmoothGrad family: the noise's seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Occlusion: the square window's side, in input pixels.
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Occlusion: pixels between window positions.
+    #[arg(long, default_value_t = 16)]
+    pub stride: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SmoothChoice {
+    Aug,
+    Eigen,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BaselineChoice {
+    Zero,
+    Black,
+    Blur,
+}
+
+impl MethodArgs {
+    /// The library's options for `model`.
+    pub fn options(&self, model: &vgg16::Vgg16) -> crate::Result<attribution::Options> {
+        let layer = model.layer_index(&self.layer)?;
+        let mut o = attribution::Options::new(layer);
+        o.score = match self.score {
+            super::gradcam::ScoreChoice::Logit => attribution::Score::Logit,
+            super::gradcam::ScoreChoice::Probability => attribution::Score::Probability,
+        };
+        o.smooth = match self.smooth {
+            None => attribution::Smooth::None,
+            Some(SmoothChoice::Aug) => attribution::Smooth::Aug,
+            Some(SmoothChoice::Eigen) => attribution::Smooth::Eigen,
+        };
+        o.batch = self.batch;
+        o.max_channels = self.max_channels;
+        o.steps = self.steps;
+        o.baseline = match self.baseline {
+            BaselineChoice::Zero => attribution::Baseline::Zero,
+            BaselineChoice::Black => attribution::Baseline::Black,
+            BaselineChoice::Blur => attribution::Baseline::Blur,
+        };
+        o.samples = self.samples;
+        o.noise = self.noise;
+        o.seed = self.seed;
+        o.window = self.window;
+        o.stride = self.stride;
+        Ok(o)
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::args::{Context, JsonArg, ResizeArg, WeightsArg};
+use super::args::{ClassArg, Context, JsonArg, ResizeArg, WeightsArg};
 use super::report;
 use crate::error::Result;
 use crate::figures;
@@ -27,9 +27,8 @@ pub struct GradcamArgs {
     pub image: PathBuf,
     #[command(flatten)]
     pub weights: WeightsArg,
-    /// Target class (default: the top-1 prediction).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=999))]
-    pub class: Option<u16>,
+    #[command(flatten)]
+    pub class: ClassArg,
     /// Layer name, e.g. block3_conv1 (see `viz summary`).
     #[arg(long, default_value = "block5_conv3")]
     pub layer: String,
@@ -69,7 +68,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let layer = model.layer_index(&a.layer)?;
     let (original, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;
-    let class = a.class.map(usize::from);
+    let class = a.class.resolve(&model)?;
     let figure = figures::gradcam(&model, &original, &input, layer, class, score)?;
     let result = &figure.cam;
     render::save_png(&out, &figure.overlay)?;

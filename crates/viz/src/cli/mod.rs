@@ -7,7 +7,9 @@
 
 pub mod activations;
 pub mod args;
+pub mod attribute;
 pub mod bench;
+pub mod compare;
 pub mod convert;
 pub mod demo;
 pub mod filters;
@@ -47,6 +49,10 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Grad-CAM heatmap of a class over an image.
     Gradcam(gradcam::GradcamArgs),
+    /// Any attribution method (20: the CAM family and input-space gradients) for a class.
+    Attribute(attribute::AttributeArgs),
+    /// Every attribution method on one image, side by side, with its time.
+    Compare(compare::CompareArgs),
     /// Visualize filters by gradient ascent in input space.
     Filters(filters::FiltersArgs),
     /// Draw every channel of a layer's output for an image.
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Summary(a) => summary::run(a, ctx),
         Command::Predict(a) => predict::run(a, ctx),
         Command::Gradcam(a) => gradcam::run(a, ctx),
+        Command::Attribute(a) => attribute::run(a, ctx),
+        Command::Compare(a) => compare::run(a, ctx),
         Command::Filters(a) => filters::run(a, ctx),
         Command::Activations(a) => activations::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
