@@ -341,7 +341,7 @@ def add_fixed_noise(input, stdev, nt_samples_partition):
     noise = NOISE["noise"]
     assert nt_samples_partition == NT_SAMPLES
     assert noise.shape == (input.shape[0] * nt_samples_partition,) + tuple(input.shape[1:])
-    return input.repeat_interleave(nt_samples_partition, dim=0) + noise
+    return input.repeat_interleave(nt_samples_partition, dim=0) + noise.to(input.dtype)
 
 
 def run_cam(cls, model, layer, x, classes, record_weights=False, **kw):
@@ -712,6 +712,8 @@ def make(name, convs, images_fn, n_images):
           f"SVD sigma2/sigma1 max {max(s[0] for s in SVD_LOG):.3g}, "
           f"|sum v|/sum|v| min {min(s[1] for s in SVD_LOG):.3g}")
     SVD_LOG.clear()
+    info["float32 pytorch max rel err"] = float32_check(model, x, classes, T, black)
+    SVD_LOG.clear()
 
     out = OrderedDict()
     for k, v in T.items():
@@ -719,6 +721,50 @@ def make(name, convs, images_fn, n_images):
         assert np.all(np.isfinite(a)), k
         out[P + k] = np.ascontiguousarray(a.astype(np.float32))
     return out, info
+
+
+def float32_check(model, x, classes, T, black):
+    """The same libraries on a float32 copy of the model: max |float32 - reference| / max |ref|
+    per tensor (what a float32 implementation can expect; printed and kept in the metadata)."""
+    m32 = VGG({k: v.detach().float().numpy() for k, v in model_convs(model).items()},
+              model.head.weight.detach().float().numpy(),
+              model.head.bias.detach().float().numpy()).float().eval()
+    x32 = x.float()
+    tgt = [int(c) for c in classes]
+    R = {"layer5.gradients": layer_tensors(m32, x32, classes, "block5_conv3")[1]}
+    R["grad.saliency"] = Saliency(m32).attribute(x32, target=tgt, abs=False)
+    R["grad.input-x-gradient"] = InputXGradient(m32).attribute(x32, target=tgt)
+    R["grad.integrated-gradients"] = IntegratedGradients(m32).attribute(x32, target=tgt)
+    R["grad.integrated-gradients-black"] = IntegratedGradients(m32).attribute(
+        x32, baselines=black.float(), target=tgt, n_steps=IG_STEPS_BLACK)
+    R["grad.guided-backprop"] = GuidedBackprop(m32).attribute(x32, target=tgt)
+    R["grad.deconvnet"] = Deconvolution(m32).attribute(x32, target=tgt)
+    L5 = m32.relu_after("block5_conv3")
+    R["grad.guided-gradcam"] = GuidedGradCam(m32, L5).attribute(x32, target=tgt)
+    R["grad.occlusion"] = Occlusion(m32).attribute(x32, target=tgt, sliding_window_shapes=OCC_WINDOW,
+                                                   strides=OCC_STRIDE, baselines=0)
+    for m, nt in (("smoothgrad", "smoothgrad"), ("smoothgrad-sq", "smoothgrad_sq"),
+                  ("vargrad", "vargrad")):
+        R["grad." + m] = NoiseTunnel(Saliency(m32)).attribute(
+            x32, nt_type=nt, nt_samples=NT_SAMPLES, stdevs=1.0, target=tgt, abs=False)
+    for m, cls in (("gradcam", GradCAM), ("hirescam", HiResCAM),
+                   ("gradcam-elementwise", GradCAMElementWise), ("gradcam++", GradCAMPlusPlus),
+                   ("xgradcam", XGradCAM), ("layercam", LayerCAM), ("eigencam", EigenCAM),
+                   ("eigengradcam", EigenGradCAM), ("scorecam", ScoreCAM),
+                   ("ablationcam", AblationCAM)):
+        final, mp, _ = run_cam(cls, m32, L5, x32, classes)
+        R[f"cam.{m}.map"], R[f"cam.{m}.final"] = mp, final
+    R["cam3.scorecam.final"] = run_cam(ScoreCAM, m32, m32.relu_after("block3_conv3"), x32,
+                                       classes)[0]
+    errs = {}
+    for k, v in R.items():
+        v = v.detach().double().numpy() if isinstance(v, torch.Tensor) else np.float64(v)
+        ref = np.float64(T[k])
+        errs[k] = float(np.abs(v - ref).max() / max(np.abs(ref).max(), 1e-300))
+    worst = sorted(errs.items(), key=lambda kv: -kv[1])
+    print("  PyTorch float32 vs these references, max |diff| / max |ref|:")
+    print("    " + ", ".join(f"{k} {e:.1e}" for k, e in worst))
+    return ", ".join(f"{k} {e:.1e}" for k, e in worst)
 
 
 def save(path, tensors, metadata):
