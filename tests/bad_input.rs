@@ -511,3 +511,105 @@ fn interrupted_grid_leaves_the_old_output() {
     assert!(!exit.success());
     untouched(&dir);
 }
+
+#[test]
+fn bad_attribution_requests() {
+    let dir = temp_dir("attribute");
+    precious(&dir);
+    let w = tiny();
+    let w = w.to_str().unwrap();
+    let attribute = |extra: &[&str]| {
+        let mut args = vec![
+            "attribute",
+            "sample:chelsea",
+            "--weights",
+            w,
+            "--out",
+            "out.png",
+        ];
+        args.extend_from_slice(extra);
+        viz(&dir, &args)
+    };
+    fails(
+        &attribute(&["--method", "grad-cam++"]),
+        1,
+        &["unknown method 'grad-cam++'", "did you mean 'gradcam++'"],
+    );
+    fails(
+        &attribute(&["--method", "scorecam", "--layer", "fc1"]),
+        1,
+        &["needs a convolution or pool layer", "fc1"],
+    );
+    fails(
+        &attribute(&["--method", "scorecam", "--layer", "block9_conv1"]),
+        1,
+        &["block9_conv1"],
+    );
+    fails(
+        &attribute(&["--method", "scorecam", "--batch", "0"]),
+        1,
+        &["--batch"],
+    );
+    fails(
+        &attribute(&["--method", "integrated-gradients", "--steps", "0"]),
+        1,
+        &["--steps"],
+    );
+    fails(
+        &attribute(&["--method", "smoothgrad", "--samples", "0"]),
+        1,
+        &["--samples"],
+    );
+    fails(
+        &attribute(&["--method", "occlusion", "--window", "500"]),
+        1,
+        &["--window 500"],
+    );
+    fails(
+        &attribute(&["--method", "saliency", "--smooth", "aug"]),
+        1,
+        &["--smooth applies to the CAM methods"],
+    );
+    fails(
+        &attribute(&["--method", "gradcam", "--class", "tabbby"]),
+        1,
+        &["did you mean 'tabby'"],
+    );
+    fails(
+        &viz(
+            &dir,
+            &[
+                "compare",
+                "sample:chelsea",
+                "--weights",
+                w,
+                "--methods",
+                "gradcam,nope",
+                "--out",
+                "out.png",
+            ],
+        ),
+        1,
+        &["unknown method 'nope'"],
+    );
+    // Conv-only weights cannot explain a class.
+    let notop = repo().join("weights/vgg16_notop.safetensors");
+    fails(
+        &viz(
+            &dir,
+            &[
+                "attribute",
+                "sample:chelsea",
+                "--method",
+                "gradcam",
+                "--weights",
+                notop.to_str().unwrap(),
+                "--out",
+                "out.png",
+            ],
+        ),
+        1,
+        &["classifier"],
+    );
+    untouched(&dir);
+}

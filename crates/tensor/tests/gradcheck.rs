@@ -446,3 +446,69 @@ fn frozen_conv_equals_conv_then_relu() {
         tensor::testing::assert_close("frozen dx", f.backward(loss).wrt(xf), &want_dx, 1e-5);
     }
 }
+
+/// Guided backpropagation and deconvnet are not gradients, but each is one where its rule
+/// changes nothing: with only positive gradients arriving at the ReLUs (positive weights
+/// after them), guided backprop is the true gradient of conv -> ReLU -> conv -> ReLU, checked
+/// by finite differences; and deconvnet, which ignores the forward mask, is the true
+/// gradient of the same network with its ReLUs removed.
+#[test]
+fn guided_and_deconvnet_rules_against_finite_differences() {
+    use tensor::ReluRule;
+    let mut rng = Rng::new(77);
+    let x = rng.tensor(&[1, 2, 6, 5], -1.0, 1.0);
+    let w1 = rng.tensor(&[3, 2, 3, 3], -0.5, 0.5);
+    let w2 = rng.tensor(&[2, 3, 3, 3], 0.05, 0.5); // positive: gradients into ReLU 1 are >= 0
+    let r = rng.tensor(&[1, 2, 6, 5], 0.1, 1.0); // positive: gradients into ReLU 2 are > 0
+    let net = |g: &mut Graph, x: Var, relu: Option<ReluRule>| {
+        let (w1, w2, r) = (
+            g.constant(w1.clone()),
+            g.constant(w2.clone()),
+            g.constant(r.clone()),
+        );
+        let mut h = g.conv2d(x, w1, None, ConvGeometry::SAME_3X3);
+        if let Some(rule) = relu {
+            h = g.relu_with(h, rule);
+        }
+        let mut y = g.conv2d(h, w2, None, ConvGeometry::SAME_3X3);
+        if let Some(rule) = relu {
+            y = g.relu_with(y, rule);
+        }
+        let p = g.mul(y, r);
+        g.sum(p)
+    };
+    let err = gradient_check(
+        &[x.clone()],
+        |g, v| net(g, v[0], Some(ReluRule::Guided)),
+        EPS,
+        30,
+    );
+    assert!(
+        err < TOL,
+        "guided = gradient when incoming gradients are positive: {err}"
+    );
+
+    // Deconvnet's backward of the ReLU network against finite differences of the network
+    // without ReLUs.
+    let mut g = Graph::new();
+    let xv = g.input(x.clone());
+    let loss = net(&mut g, xv, Some(ReluRule::Deconvnet));
+    let deconv = g.backward(loss).wrt(xv).clone();
+    let linear = |t: &Tensor| {
+        let mut g = Graph::no_grad();
+        let xv = g.constant(t.clone());
+        let l = net(&mut g, xv, None);
+        g.value(l).item() as f64
+    };
+    for i in (0..x.len()).step_by(7) {
+        let (mut plus, mut minus) = (x.clone(), x.clone());
+        plus.data_mut()[i] += EPS;
+        minus.data_mut()[i] -= EPS;
+        let numeric = (linear(&plus) - linear(&minus)) / (2.0 * EPS as f64);
+        let got = deconv.data()[i] as f64;
+        assert!(
+            (got - numeric).abs() <= TOL as f64 * numeric.abs().max(1.0),
+            "deconvnet at {i}: {got} vs {numeric}"
+        );
+    }
+}
