@@ -536,3 +536,97 @@ fn demo_without_an_image_uses_the_sample_photos() {
         "{html}"
     );
 }
+
+#[test]
+fn attribute_files_json_and_dump_contract() {
+    let dir = temp_dir("attribute");
+    let img = photo(&dir);
+    let w = tiny();
+    let run = |method: &str, extra: &[&str]| {
+        let mut args = vec![
+            "attribute",
+            img.to_str().unwrap(),
+            "--weights",
+            w.to_str().unwrap(),
+            "--method",
+            method,
+            "--class",
+            "African_elephant",
+            "--dump",
+            "dump.safetensors",
+            "--heatmap",
+            "alone.png",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let v = json(&viz(&dir, &args));
+        assert_eq!(v["method"], method);
+        assert_eq!(v["class"], 386, "a label is taken as --class");
+        let dump = tensor::io::load(&dir.join("dump.safetensors")).unwrap();
+        assert_eq!(dump.tensors["logits"].shape(), &[1, 1000]);
+        (v, dump.tensors)
+    };
+
+    // A CAM method: the map at the layer's resolution, weights per channel, the overlay at the
+    // photo's size, the default name.
+    let (v, t) = run("gradcam++", &[]);
+    assert_eq!(v["layer"], "block5_conv3");
+    assert_eq!(t["map"].shape(), &[1, 14, 14]);
+    assert_eq!(t["weights"].shape(), &[1, 16]);
+    assert_eq!(t["scaled"].shape(), &[1, 224, 224]);
+    assert!(t["map"].data().iter().all(|&x| x >= 0.0 && x.is_finite()));
+    assert_eq!(png_size(&dir.join("photo_gradcampp.png")), (300, 200));
+    assert_eq!(png_size(&dir.join("alone.png")), (300, 200));
+
+    // An input-space method: signed [N, 3, H, W], pictures at the input size.
+    let (v, t) = run("integrated-gradients", &["--steps", "4", "--out", "ig.png"]);
+    assert!(v["layer"].is_null());
+    assert_eq!(t["map"].shape(), &[1, 3, 224, 224]);
+    assert!(!t.contains_key("weights"));
+    let map = t["map"].data();
+    assert!(
+        map.iter().any(|&x| x > 0.0) && map.iter().any(|&x| x < 0.0),
+        "signed"
+    );
+    assert_eq!(png_size(&dir.join("ig.png")), (224, 224));
+
+    // Same seed, same SmoothGrad; another seed, another one.
+    let smooth =
+        |seed: &str| run("smoothgrad", &["--samples", "2", "--seed", seed]).1["map"].clone();
+    let (a, b, c) = (smooth("1"), smooth("1"), smooth("2"));
+    assert_eq!(a.data(), b.data());
+    assert_ne!(a.data(), c.data());
+}
+
+#[test]
+fn compare_draws_every_method() {
+    let dir = temp_dir("compare");
+    let w = tiny();
+    let v = json(&viz(
+        &dir,
+        &[
+            "compare",
+            "sample:coffee",
+            "--weights",
+            w.to_str().unwrap(),
+            "--steps",
+            "4",
+            "--samples",
+            "2",
+            "--window",
+            "56",
+            "--stride",
+            "56",
+            "--json",
+        ],
+    ));
+    let methods = v["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 20);
+    assert!(methods.iter().all(|m| m["ms"].as_f64().unwrap() >= 0.0));
+    assert_eq!(methods[0]["method"], "gradcam");
+    assert_eq!(methods[19]["method"], "occlusion");
+    // 21 tiles (the photo and 20 methods), 6 per row: 4 rows of 224 px tiles with labels.
+    let (width, height) = png_size(&dir.join("coffee_compare.png"));
+    assert_eq!(width, 6 * 224 + 5 * 4);
+    assert!(height > 4 * 224, "{height}");
+}
