@@ -20,6 +20,10 @@ Workloads (each timed as the median of --runs runs after one warm-up run):
                                   block3_conv1, input 1x3x150x150 = rand * 20 + 128, 40 steps of
                                   g = d mean(act[filter]) / d input; g /= sqrt(mean(g^2)) + 1e-5;
                                   input += g; only the conv stack up to block3_conv1 is run
+  scorecam_224_block3_conv3_ms    (--scorecam only) pytorch-grad-cam's ScoreCAM (PyPI grad-cam) at the
+                                  ReLU after block3_conv3 for the top-1 class: 256 masked inputs,
+                                  forwarded in its default batches of 16. One timed run after a
+                                  warm-up forward (a run takes about a minute).
   grid_64_ms (--grid only)        the notebook's grid figure: for block1_conv1, block2_conv1,
                                   block3_conv1 and block4_conv1, filters 0..63 one at a time, 40
                                   ascent steps each at 64x64 (~90 s or more per run). Timed as the
@@ -53,7 +57,8 @@ for _v in CFG:
         LAYER_END[f"block{_b}_conv{_c}"] = _i + 2
         _i, _c = _i + 2, _c + 1
 
-KEYS = ["forward_224_ms", "gradcam_224_ms", "ascent_150_block3_conv1_40_ms", "grid_64_ms"]
+KEYS = ["forward_224_ms", "gradcam_224_ms", "ascent_150_block3_conv1_40_ms", "scorecam_224_block3_conv3_ms",
+        "grid_64_ms"]
 GRID_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
 
 
@@ -100,6 +105,14 @@ def gradcam(model, x):
         return cam / m if m > 0 else torch.zeros_like(cam)
 
 
+def scorecam(model, x):
+    """pytorch-grad-cam's ScoreCAM at block3_conv3 (its ReLU) for the top-1 class."""
+    from pytorch_grad_cam import ScoreCAM  # PyPI grad-cam; only needed for this workload
+
+    with ScoreCAM(model=model, target_layers=[model.features[LAYER_END["block3_conv3"] - 1]]) as cam:
+        return cam(input_tensor=x, targets=None)
+
+
 def ascent(stack, filt, size, steps, gen):
     """1st-edition gradient ascent on one filter of the last layer of `stack`."""
     img = torch.rand(1, 3, size, size, generator=gen) * 20 + 128
@@ -139,13 +152,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per workload (default 5)")
     ap.add_argument("--grid", action="store_true", help="also time grid_64_ms (~90+ s per run)")
+    ap.add_argument("--scorecam", action="store_true",
+                    help="also time scorecam_224_block3_conv3_ms (needs pip install grad-cam; ~1 min)")
     ap.add_argument("--grid-runs", type=int, default=1, help="timed runs of the grid (default 1)")
     ap.add_argument("--only", metavar="KEY[,KEY...]",
                     help=f"run only these workloads (of {', '.join(KEYS)})")
     args = ap.parse_args()
     if args.threads < 1 or args.runs < 1 or args.grid_runs < 1:
         ap.error("--threads, --runs and --grid-runs must be at least 1")
-    keys = KEYS if args.grid else KEYS[:-1]
+    keys = [k for k in KEYS if (k != "grid_64_ms" or args.grid)
+            and (k != "scorecam_224_block3_conv3_ms" or args.scorecam)]
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
         bad = [k for k in keys if k not in KEYS]
@@ -173,6 +189,8 @@ def main():
         elif key == "ascent_150_block3_conv1_40_ms":
             stack = model.features[:LAYER_END["block3_conv1"]]
             result[key] = timed(key, lambda: ascent(stack, 0, 150, 40, gen), args.runs)
+        elif key == "scorecam_224_block3_conv3_ms":
+            result[key] = timed(key, lambda: scorecam(model, x), 1, warmup=False)
         elif key == "grid_64_ms":
             grid(model, gen, filters=1, steps=2)  # short warm-up
             result[key] = timed(key, lambda: grid(model, gen), args.grid_runs, warmup=False)

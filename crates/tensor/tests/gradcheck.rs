@@ -478,7 +478,7 @@ fn guided_and_deconvnet_rules_against_finite_differences() {
         g.sum(p)
     };
     let err = gradient_check(
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |g, v| net(g, v[0], Some(ReluRule::Guided)),
         EPS,
         30,

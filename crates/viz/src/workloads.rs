@@ -51,6 +51,20 @@ pub fn grid_config(model: &Vgg16, layer: &str, steps: usize) -> Result<AscentCon
     })
 }
 
+/// The Score-CAM workload: Score-CAM at block3_conv3 for the top-1 class (256 masked inputs,
+/// in batches of 16 as pytorch-grad-cam does). Returns the map.
+pub fn scorecam(model: &Vgg16, input: &Tensor) -> Result<Tensor> {
+    let opts = attribution::CamOptions {
+        layer: model.layer_index("block3_conv3")?,
+        score: Score::Logit,
+        smooth: attribution::Smooth::None,
+        batch: 16,
+        max_channels: None,
+    };
+    let r = attribution::cam::cam(model, input, attribution::CamMethod::ScoreCam, None, &opts)?;
+    Ok(r.map)
+}
+
 /// The forward workload: the whole model on `input`, no tape.
 pub fn forward(model: &Vgg16, input: &Tensor) -> Result<Tensor> {
     Ok(model.logits(input)?)

@@ -21,6 +21,9 @@ pub struct BenchArgs {
     /// Also time the notebook's grid figure (4 layers x 64 filters x 40 steps at 64 px).
     #[arg(long)]
     pub grid: bool,
+    /// Also time Score-CAM at block3_conv3 (256 masked forwards at 224 px; one run).
+    #[arg(long)]
+    pub scorecam: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -39,6 +42,16 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
             bar.set_message(what.to_string());
         }
     })?;
+    let scorecam_ms = if a.scorecam {
+        bar.set_message("Score-CAM block3_conv3 224");
+        let input = workloads::input_224();
+        workloads::forward(&model, &input)?; // warm-up
+        let started = std::time::Instant::now();
+        workloads::scorecam(&model, &input)?;
+        Some(started.elapsed().as_secs_f64() * 1e3)
+    } else {
+        None
+    };
     bar.finish_and_clear();
     let threads = rayon::current_num_threads();
     if a.json.json {
@@ -51,6 +64,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
         });
         if let Some(g) = t.grid_ms {
             v["grid_64_ms"] = json!(g);
+        }
+        if let Some(s) = scorecam_ms {
+            v["scorecam_224_block3_conv3_ms"] = json!(s);
         }
         println!("{v}");
     } else {
@@ -67,6 +83,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
             "ascent block3_conv1 150 px, 40 steps: {:9.1} ms (median of {})",
             t.ascent_ms, t.ascent_runs
         );
+        if let Some(s) = scorecam_ms {
+            println!("Score-CAM block3_conv3 224x224:       {s:9.1} ms (one run)");
+        }
         if let Some(g) = t.grid_ms {
             println!("grid figure (4 x 64 filters, 64 px):  {g:9.1} ms (one run)");
         }
