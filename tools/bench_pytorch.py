@@ -24,6 +24,19 @@ Workloads (each timed as the median of --runs runs after one warm-up run):
                                   ReLU after block3_conv3 for the top-1 class: 256 masked inputs,
                                   forwarded in its default batches of 16. One timed run after a
                                   warm-up forward (a run takes about a minute).
+  method_<name>_ms                (--methods LIST|all only) the reference library's version of each
+                                  `viz attribute` method with its defaults, one run each after the
+                                  warm-up forward, top-1 class: pytorch-grad-cam (PyPI grad-cam) for
+                                  the CAM methods at the ReLU after block5_conv3 (its ScoreCAM
+                                  batches 16, its AblationCAM 32); captum for the input-space
+                                  methods: Saliency(abs=False), InputXGradient, IntegratedGradients
+                                  (50 Gauss-Legendre steps, internal_batch_size 16), NoiseTunnel over
+                                  Saliency (25 samples, stdev 0.15 x the input range, batches of
+                                  16), GuidedBackprop, Deconvolution, GuidedGradCam, Occlusion
+                                  (32 px window, stride 16, 16 per eval). These need trainable
+                                  parameters (pytorch-grad-cam backpropagates through the model) and
+                                  non-inplace ReLUs (captum's hooks), so they run on a copy of the
+                                  model with both.
   grid_64_ms (--grid only)        the notebook's grid figure: for block1_conv1, block2_conv1,
                                   block3_conv1 and block4_conv1, filters 0..63 one at a time, 40
                                   ascent steps each at 64x64 (~90 s or more per run). Timed as the
@@ -113,6 +126,66 @@ def scorecam(model, x):
         return cam(input_tensor=x, targets=None)
 
 
+CAM_CLASSES = {
+    "gradcam": "GradCAM", "hirescam": "HiResCAM", "gradcam-elementwise": "GradCAMElementWise",
+    "gradcam++": "GradCAMPlusPlus", "xgradcam": "XGradCAM", "layercam": "LayerCAM",
+    "eigencam": "EigenCAM", "eigengradcam": "EigenGradCAM", "scorecam": "ScoreCAM",
+    "ablationcam": "AblationCAM",
+}
+INPUT_METHODS = ["saliency", "input-x-gradient", "integrated-gradients", "smoothgrad",
+                 "smoothgrad-sq", "vargrad", "guided-backprop", "deconvnet", "guided-gradcam",
+                 "occlusion"]
+
+
+def attribution_model(model):
+    """A copy of `model` with trainable parameters and non-inplace ReLUs."""
+    import copy
+    m = copy.deepcopy(model)
+    m.requires_grad_(True)
+    for mod in m.modules():
+        if isinstance(mod, nn.ReLU):
+            mod.inplace = False
+    return m.eval()
+
+
+def reference_method(model, x, name):
+    """Runs the reference library's `name` once on x for the top-1 class."""
+    layer = model.features[LAYER_END["block5_conv3"] - 1]
+    if name in CAM_CLASSES:
+        import pytorch_grad_cam
+        cls = getattr(pytorch_grad_cam, CAM_CLASSES[name])
+        with cls(model=model, target_layers=[layer]) as cam:
+            return cam(input_tensor=x, targets=None)
+    import captum.attr as ca
+    with torch.no_grad():
+        target = int(model(x)[0].argmax())
+    xi = x.clone().requires_grad_(True)
+    if name == "saliency":
+        return ca.Saliency(model).attribute(xi, target=target, abs=False)
+    if name == "input-x-gradient":
+        return ca.InputXGradient(model).attribute(xi, target=target)
+    if name == "integrated-gradients":
+        return ca.IntegratedGradients(model).attribute(xi, target=target, n_steps=50,
+                                                       internal_batch_size=16)
+    if name in ("smoothgrad", "smoothgrad-sq", "vargrad"):
+        nt_type = {"smoothgrad": "smoothgrad", "smoothgrad-sq": "smoothgrad_sq", "vargrad": "vargrad"}[name]
+        stdev = float(0.15 * (x.max() - x.min()))
+        return ca.NoiseTunnel(ca.Saliency(model)).attribute(
+            xi, target=target, nt_type=nt_type, nt_samples=25, nt_samples_batch_size=16,
+            stdevs=stdev, abs=False)
+    if name == "guided-backprop":
+        return ca.GuidedBackprop(model).attribute(xi, target=target)
+    if name == "deconvnet":
+        return ca.Deconvolution(model).attribute(xi, target=target)
+    if name == "guided-gradcam":
+        return ca.GuidedGradCam(model, layer).attribute(xi, target=target)
+    if name == "occlusion":
+        return ca.Occlusion(model).attribute(xi, target=target, sliding_window_shapes=(3, 32, 32),
+                                             strides=(3, 16, 16), baselines=0,
+                                             perturbations_per_eval=16)
+    raise SystemExit(f"bench_pytorch: unknown method {name}")
+
+
 def ascent(stack, filt, size, steps, gen):
     """1st-edition gradient ascent on one filter of the last layer of `stack`."""
     img = torch.rand(1, 3, size, size, generator=gen) * 20 + 128
@@ -154,6 +227,9 @@ def main():
     ap.add_argument("--grid", action="store_true", help="also time grid_64_ms (~90+ s per run)")
     ap.add_argument("--scorecam", action="store_true",
                     help="also time scorecam_224_block3_conv3_ms (needs pip install grad-cam; ~1 min)")
+    ap.add_argument("--methods", metavar="LIST",
+                    help="also time these attribution methods (comma-separated, or 'all'; needs "
+                         "pip install grad-cam captum)")
     ap.add_argument("--grid-runs", type=int, default=1, help="timed runs of the grid (default 1)")
     ap.add_argument("--only", metavar="KEY[,KEY...]",
                     help=f"run only these workloads (of {', '.join(KEYS)})")
@@ -195,6 +271,14 @@ def main():
             grid(model, gen, filters=1, steps=2)  # short warm-up
             result[key] = timed(key, lambda: grid(model, gen), args.grid_runs, warmup=False)
             result["grid_runs"] = args.grid_runs
+    if args.methods:
+        names = list(CAM_CLASSES) + INPUT_METHODS if args.methods == "all" else \
+            [m.strip() for m in args.methods.split(",") if m.strip()]
+        amodel = attribution_model(model)
+        reference_method(amodel, x, "gradcam")  # warm-up: first backward through the copy
+        for name in names:
+            result[f"method_{name}_ms"] = timed(f"method {name}", lambda: reference_method(amodel, x, name),
+                                                1, warmup=False)
     print(json.dumps(result))
 
 

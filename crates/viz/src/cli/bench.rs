@@ -21,6 +21,10 @@ pub struct BenchArgs {
     /// Also time the notebook's grid figure (4 layers x 64 filters x 40 steps at 64 px).
     #[arg(long)]
     pub grid: bool,
+    /// Also time these attribution methods (comma-separated, or "all") with `viz attribute`'s
+    /// defaults at block5_conv3 (one run each; key `method_<name>_ms`).
+    #[arg(long, value_delimiter = ',')]
+    pub methods: Vec<String>,
     /// Also time Score-CAM at block3_conv3 (256 masked forwards at 224 px; one run).
     #[arg(long)]
     pub scorecam: bool,
@@ -52,6 +56,26 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
     } else {
         None
     };
+    let mut method_ms = Vec::new();
+    let names: Vec<String> = if a.methods.iter().any(|m| m == "all") {
+        attribution::METHODS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        a.methods.clone()
+    };
+    if !names.is_empty() {
+        let input = workloads::input_224();
+        let opts = attribution::Options::new(model.layer_index("block5_conv3")?);
+        for name in names {
+            let method = attribution::Method::parse(&name)?;
+            bar.set_message(format!("attribute --method {name}"));
+            let started = std::time::Instant::now();
+            attribution::attribute(&model, &input, method, None, &opts)?;
+            method_ms.push((method.name(), started.elapsed().as_secs_f64() * 1e3));
+        }
+    }
     bar.finish_and_clear();
     let threads = rayon::current_num_threads();
     if a.json.json {
@@ -68,6 +92,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
         if let Some(s) = scorecam_ms {
             v["scorecam_224_block3_conv3_ms"] = json!(s);
         }
+        for (name, ms) in &method_ms {
+            v[format!("method_{name}_ms")] = json!(ms);
+        }
         println!("{v}");
     } else {
         println!("threads: {threads}; weights: {}", model.source);
@@ -83,6 +110,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
             "ascent block3_conv1 150 px, 40 steps: {:9.1} ms (median of {})",
             t.ascent_ms, t.ascent_runs
         );
+        for (name, ms) in &method_ms {
+            println!("attribute --method {name:<22} {ms:9.1} ms (one run)");
+        }
         if let Some(s) = scorecam_ms {
             println!("Score-CAM block3_conv3 224x224:       {s:9.1} ms (one run)");
         }
