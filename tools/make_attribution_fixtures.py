@@ -56,11 +56,17 @@ Conventions fixed by this script (the libraries leave them open):
 Robustness: so that a float32 implementation takes the same ReLU and max-pool decisions as the
 float64 reference, the script measures, for every input at which a gradient is taken, the smallest
 |ReLU input| / rms(that ReLU input tensor, per image) and, over 2x2 pool windows whose maximum is
-positive, the smallest (largest - second largest) / rms(pool input); it requires >= MARGIN for the
-stored images (the image-1 formula variant and the head seed are searched; image 0 is fixed) and
-prints the margins of the derived inputs (aug_smooth flips/scalings, SmoothGrad samples, IG path
-points) for information. It also requires distinct top-1 classes for the two tiny images, a
-positive class logit (Ablation-CAM divides by it) and a clear top-1 gap.
+positive, the smallest (largest - second largest) / rms(pool input). Windows whose two largest
+values are EXACTLY equal in float64 (a receptive field of exact zeros: both values are the same
+bias / constant) are counted apart; float32 reproduces them and the gradient goes to the first
+maximum. Image 0 is fixed (its margins, and the real model's, are below MARGIN and are only
+reported). For image 1 (tiny) the formula variant is searched so that its margins are >= MARGIN
+and PyTorch float32, forming the derived inputs (aug_smooth flips/scalings, SmoothGrad samples, IG
+path points) in float32 as the libraries do, takes exactly the float64 decisions on all of them;
+then the head seed is searched for distinct top-1 classes of the two tiny images, a class logit
+>= 1 (Ablation-CAM divides by it) and a top-1 gap >= 0.1. Finally the same library calls are run
+on a float32 copy of each model and max |float32 - reference| / max |reference| is printed per
+tensor (and kept in the metadata): what a float32 implementation can expect.
 
 Sanity checks (asserts) recompute by hand: layer gradients, every CAM map from the layer-5
 tensors (incl. the sign-fixed projection via an eigendecomposition), scale_cam_image + cv2.resize
@@ -190,12 +196,13 @@ def make_head(feat, seed):
 
 
 def margins(model, x, chunk=16):
-    """Per image: ((worst relu margin, where), (worst pool margin, where), exact ties).
+    """Per input row: ((worst relu margin, where), (worst pool margin, where), exact ties).
 
-    Pool windows whose two largest values are EXACTLY equal and equal to the conv bias (every
-    input of the 3x3 neighbourhood is an exact zero, so float32 gets the same exact tie and the
-    gradient goes to the first maximum, as in PyTorch) are counted in `exact ties` and left out
-    of the pool margin; any other exact tie counts as margin 0."""
+    Pool windows whose two largest values are EXACTLY equal in float64 are counted in `exact
+    ties` and left out of the pool margin: they come from identical computations (a window whose
+    receptive field holds only exact zeros, so both values are the conv bias or the same constant),
+    which a float32 implementation reproduces exactly, and the gradient then goes to the first
+    maximum in row-major window order, as in PyTorch."""
     out = []
     for s in range(0, x.shape[0], chunk):
         h = x[s:s + chunk]
@@ -203,12 +210,9 @@ def margins(model, x, chunk=16):
         worst_r = [(np.inf, "")] * n
         worst_p = [(np.inf, "")] * n
         ties = [0] * n
-        conv = None
         with torch.no_grad():
             for name, mod in model.features.named_children():
-                if isinstance(mod, nn.Conv2d):
-                    conv = mod
-                elif isinstance(mod, nn.ReLU):
+                if isinstance(mod, nn.ReLU):
                     flat = h.reshape(n, -1)
                     rms = flat.pow(2).mean(1).sqrt()
                     m = (flat.abs().min(1).values / rms).numpy()
@@ -217,15 +221,14 @@ def margins(model, x, chunk=16):
                     nb, c, hh, ww = h.shape
                     rms = h.reshape(n, -1).pow(2).mean(1).sqrt()
                     win = h[:, :, :hh // 2 * 2, :ww // 2 * 2].reshape(nb, c, hh // 2, 2, ww // 2, 2)
-                    win = win.permute(0, 1, 2, 4, 3, 5).reshape(nb, c, -1, 4)
+                    win = win.permute(0, 1, 2, 4, 3, 5).reshape(nb, -1, 4)
                     top2 = win.topk(2, dim=-1).values
                     gap = top2[..., 0] - top2[..., 1]
                     positive = top2[..., 0] > 0
-                    is_bias = top2[..., 0] == conv.bias.detach()[None, :, None]
-                    exact = positive & (gap == 0) & is_bias
-                    ties = [t + int(e) for t, e in zip(ties, exact.reshape(n, -1).sum(1))]
+                    exact = positive & (gap == 0)
+                    ties = [t + int(e) for t, e in zip(ties, exact.sum(1))]
                     gap = torch.where(positive & ~exact, gap, torch.full_like(gap, np.inf))
-                    m = (gap.reshape(n, -1).min(1).values / rms).numpy()
+                    m = (gap.min(1).values / rms).numpy()
                     worst_p = [min(wp, (float(mi), name)) for wp, mi in zip(worst_p, m)]
                 h = mod(h)
         out.extend(zip(worst_r, worst_p, ties))
@@ -249,14 +252,70 @@ def decisions(model, x, chunk=16):
     return res
 
 
-def float32_disagreements(model, x):
-    """How many ReLU / max-pool decisions PyTorch's float32 forward takes differently."""
-    m32 = VGG({k: v.detach().float().numpy() for k, v in model_convs(model).items()},
-              model.head.weight.detach().float().numpy(),
-              model.head.bias.detach().float().numpy()).float().eval()
-    d64 = decisions(model, x)
-    d32 = decisions(m32, x.float())
-    return sum(int((a != b).sum()) for c64, c32 in zip(d64, d32) for a, b in zip(c64, c32))
+def float32_model(model):
+    return VGG({k: v.detach().float().numpy() for k, v in model_convs(model).items()},
+               model.head.weight.detach().float().numpy(),
+               model.head.bias.detach().float().numpy()).float().eval()
+
+
+def float32_disagreements(model, x64, x32):
+    """Per row: how many ReLU / max-pool decisions PyTorch's float32 forward on x32 (the input as
+    a float32 run forms it) takes differently from the float64 forward on x64."""
+    d64 = decisions(model, x64)
+    d32 = decisions(float32_model(model), x32)
+    out = []
+    for c64, c32 in zip(d64, d32):
+        cnt = None
+        for a, b in zip(c64, c32):
+            k = (a != b).reshape(a.shape[0], -1).sum(1)
+            cnt = k if cnt is None else cnt + k
+        out.extend(int(v) for v in cnt)
+    return out
+
+
+def make_noise(x32, seed):
+    """[N*3, 3, 64, 64] float32; row n*3 + s = sample s of image n; stdev 0.15 (max - min)."""
+    n = x32.shape[0]
+    z = np.random.default_rng(seed).standard_normal((n, NT_SAMPLES, 3, SIZE, SIZE))
+    xd = x32.reshape(n, -1).astype(np.float64)
+    stdev = NOISE_LEVEL * (xd.max(1) - xd.min(1))
+    return (z * stdev[:, None, None, None, None]).reshape(n * NT_SAMPLES, 3, SIZE, SIZE).astype(
+        np.float32)
+
+
+def black_baseline(n):
+    return np.broadcast_to(BLACK_BGR[None, :, None, None], (n, 3, SIZE, SIZE)).copy()
+
+
+def derived_inputs(x32, noise32):
+    """Every other input at which a gradient is taken, formed the way the libraries form it, in
+    float64 (the reference) and in float32 (what a float32 run sees), with each row's image:
+    name -> (rows64, rows32, image index per row)."""
+    n = x32.shape[0]
+    res = {}
+    for dt in (F64, torch.float32):
+        x = torch.from_numpy(x32).to(dt)
+        noise = torch.from_numpy(noise32).to(dt)
+        black = torch.from_numpy(black_baseline(n)).to(dt)
+        rows = {}
+        augs = []
+        for flip in (False, True):          # ttach: hflip, then multiply
+            for f in (0.9, 1.0, 1.1):
+                xa = x.flip(3) if flip else x
+                augs.append(xa * f if f != 1.0 else xa)
+        rows["aug_smooth inputs"] = (torch.cat(augs), np.tile(np.arange(n), 6))
+        rows["smoothgrad samples"] = (x.repeat_interleave(NT_SAMPLES, 0) + noise,
+                                      np.repeat(np.arange(n), NT_SAMPLES))
+        nodes, _ = np.polynomial.legendre.leggauss(50)
+        rows["IG path (zero, 50)"] = (torch.cat([0 + al * (x - 0) for al in 0.5 * (1 + nodes)]),
+                                      np.tile(np.arange(n), 50))
+        nodes, _ = np.polynomial.legendre.leggauss(IG_STEPS_BLACK)
+        rows["IG path (black, 7)"] = (
+            torch.cat([black + al * (x - black) for al in 0.5 * (1 + nodes)]),
+            np.tile(np.arange(n), IG_STEPS_BLACK))
+        for k, (v, idx) in rows.items():
+            res.setdefault(k, []).append((v, idx))
+    return {k: (v[0][0], v[1][0], v[0][1]) for k, v in res.items()}
 
 
 def model_convs(model):
@@ -459,9 +518,13 @@ def logit_of(model, x, classes, batch=32):
 # Per model
 
 
+def noise_seed(name):
+    return SEEDS[name] + 777
+
+
 def choose(name, convs, images_fn, n_images):
     """Searches the image-1 variant (tiny) and the head seed; returns model, x32, head, classes."""
-    variants = range(20) if n_images > 1 else [None]
+    variants = range(200) if n_images > 1 else [None]
     for variant in variants:
         x32 = images_fn(variant)
         x = up(x32)
@@ -470,11 +533,20 @@ def choose(name, convs, images_fn, n_images):
         ms = margins(body, x)
         r, p = worst_of(ms)
         print(f"  {name} variant {variant}: worst relu margin {r[0]:.3g} ({r[1]}), "
-              f"pool margin {p[0]:.3g} ({p[1]}), exact bias ties {[m[2] for m in ms]}")
+              f"pool margin {p[0]:.3g} ({p[1]}), exact ties {[m[2] for m in ms]}")
         if ms[0][0][0] < MARGIN or ms[0][1][0] < MARGIN:
             print(f"  WARNING: image 0 (fixed formula) is within {MARGIN:g} x rms of a decision")
         if min([m[0][0] for m in ms[1:]] + [m[1][0] for m in ms[1:]], default=np.inf) < MARGIN:
             continue  # image 1 too close to a decision (image 0 is fixed)
+        if n_images > 1:
+            # image 1's derived inputs: PyTorch float32 must take the same decisions
+            bad = 0
+            for k, (r64, r32, idx) in derived_inputs(x32, make_noise(x32, noise_seed(name))).items():
+                d = np.array(float32_disagreements(body, r64, r32))
+                bad += int(d[idx >= 1].sum())
+            print(f"    image-1 derived inputs: {bad} float32 decisions differ")
+            if bad:
+                continue
         feat = features_of(body, x)
         for seed in range(SEEDS[name], SEEDS[name] + 200):
             hw, hb = make_head(feat, seed)
@@ -625,7 +697,7 @@ def make(name, convs, images_fn, n_images):
     D["saliency"] = Saliency(model).attribute(x, target=tgt, abs=False)
     D["input-x-gradient"] = InputXGradient(model).attribute(x, target=tgt)
     D["integrated-gradients"] = IntegratedGradients(model).attribute(x, target=tgt)
-    black = up(np.broadcast_to(BLACK_BGR[None, :, None, None], (n, 3, SIZE, SIZE)).copy())
+    black = up(black_baseline(n))
     D["integrated-gradients-black"] = IntegratedGradients(model).attribute(
         x, baselines=black, target=tgt, n_steps=IG_STEPS_BLACK)
     D["guided-backprop"] = GuidedBackprop(model).attribute(x, target=tgt)
@@ -633,12 +705,7 @@ def make(name, convs, images_fn, n_images):
     D["guided-gradcam"] = GuidedGradCam(model, L5).attribute(x, target=tgt)
     D["occlusion"] = Occlusion(model).attribute(x, target=tgt, sliding_window_shapes=OCC_WINDOW,
                                                 strides=OCC_STRIDE, baselines=0)
-    rng = np.random.default_rng(SEEDS[name] + 777)
-    z = rng.standard_normal((n, NT_SAMPLES, 3, SIZE, SIZE))
-    stdev = NOISE_LEVEL * (x32.reshape(n, -1).astype(np.float64).max(1)
-                           - x32.reshape(n, -1).astype(np.float64).min(1))
-    noise32 = (z * stdev[:, None, None, None, None]).reshape(n * NT_SAMPLES, 3, SIZE, SIZE)
-    noise32 = noise32.astype(np.float32)
+    noise32 = make_noise(x32, noise_seed(name))
     NOISE["noise"] = up(noise32)
     T["noise"] = noise32
     for m, nt in (("smoothgrad", "smoothgrad"), ("smoothgrad-sq", "smoothgrad_sq"),
@@ -660,7 +727,7 @@ def make(name, convs, images_fn, n_images):
         for al, wt in zip(0.5 * (1 + nodes), np.float32(0.5 * wts).astype(np.float64)):
             acc += wt * input_grad(model, base + al * (x - base), classes)
         close(T["grad." + m], ((x - base) * acc).numpy(), 1e-8, m)
-    xn = x.repeat_interleave(NT_SAMPLES, 0) + up(noise32)
+    xn = x.repeat_interleave(NT_SAMPLES, 0) + up(noise32)  # exact in float64
     gn = input_grad(model, xn, np.repeat(classes, NT_SAMPLES)).numpy().reshape(
         n, NT_SAMPLES, 3, SIZE, SIZE)
     close(T["grad.smoothgrad"], gn.mean(1), 1e-12, "smoothgrad")
@@ -681,32 +748,25 @@ def make(name, convs, images_fn, n_images):
                   "occlusion far corner")
 
     # margins of the derived inputs (information) ----------------------------------------------
-    report = {"stored images": ms0}
-    augs = []
-    for flip in (False, True):
-        for f in (0.9, 1.0, 1.1):
-            xa = torch.flip(x, dims=[3]) if flip else x
-            augs.append(xa * f if f != 1.0 else xa)
-    inputs = {"stored images": x, "aug_smooth inputs": torch.cat(augs), "smoothgrad samples": xn}
-    nodes, _ = np.polynomial.legendre.leggauss(50)
-    inputs["IG path (zero, 50)"] = torch.cat([al * x for al in 0.5 * (1 + nodes)])
-    nodes, _ = np.polynomial.legendre.leggauss(IG_STEPS_BLACK)
-    inputs["IG path (black, 7)"] = torch.cat([black + al * (x - black) for al in 0.5 * (1 + nodes)])
-    for k, v in inputs.items():
-        if k not in report:
-            report[k] = margins(model, v)
     print("  margins (min |relu input| / rms, min pool top-2 gap / rms) and decisions that "
-          "PyTorch float32 takes differently:")
-    for k, v in report.items():
-        r, p = worst_of(v)
-        nbad = sum(1 for m in v if m[0][0] < MARGIN or m[1][0] < MARGIN)
-        nties = sum(m[2] for m in v)
-        ndiff = float32_disagreements(model, inputs[k])
-        print(f"    {k:20s} relu {r[0]:.3g} ({r[1]}), pool {p[0]:.3g} ({p[1]}); "
-              f"{nbad}/{len(v)} inputs below {MARGIN:g}; {nties} exact bias ties; "
-              f"float32 differs in {ndiff} decisions")
-        info["margin " + k] = (f"relu {r[0]:.3g} ({r[1]}), pool {p[0]:.3g} ({p[1]}), "
-                               f"float32 decisions differing: {ndiff}")
+          "PyTorch float32 takes differently, per image:")
+    rows = {"stored images": (x, x.float(), np.arange(n))}
+    rows.update(derived_inputs(x32, noise32))
+    for k, (r64, r32, idx) in rows.items():
+        v = ms0 if k == "stored images" else margins(model, r64)
+        d = np.array(float32_disagreements(model, r64, r32))
+        per = []
+        for i in range(n):
+            sel = [m for m, j in zip(v, idx) if j == i]
+            r, p = worst_of(sel)
+            nbad = sum(1 for m in sel if m[0][0] < MARGIN or m[1][0] < MARGIN)
+            per.append(f"image {i}: relu {r[0]:.3g} ({r[1]}), pool {p[0]:.3g} ({p[1]}), "
+                       f"{nbad}/{len(sel)} rows below {MARGIN:g}, {sum(m[2] for m in sel)} exact "
+                       f"ties, float32 differs in {int(d[idx == i].sum())} decisions")
+        print(f"    {k}:")
+        for line in per:
+            print("      " + line)
+        info["margins " + k] = "; ".join(per)
     srt = np.sort(logits.numpy(), 1)
     print(f"  top-1 gap {(srt[:, -1] - srt[:, -2]).min():.3g}; "
           f"SVD sigma2/sigma1 max {max(s[0] for s in SVD_LOG):.3g}, "
@@ -726,9 +786,7 @@ def make(name, convs, images_fn, n_images):
 def float32_check(model, x, classes, T, black):
     """The same libraries on a float32 copy of the model: max |float32 - reference| / max |ref|
     per tensor (what a float32 implementation can expect; printed and kept in the metadata)."""
-    m32 = VGG({k: v.detach().float().numpy() for k, v in model_convs(model).items()},
-              model.head.weight.detach().float().numpy(),
-              model.head.bias.detach().float().numpy()).float().eval()
+    m32 = float32_model(model)
     x32 = x.float()
     tgt = [int(c) for c in classes]
     R = {"layer5.gradients": layer_tensors(m32, x32, classes, "block5_conv3")[1]}
