@@ -317,12 +317,14 @@ fn demo_writes_every_figure_and_an_index() {
         "block4_conv1_grid.png",
         "activations_block1_conv1.png",
         "gradcam.png",
+        "compare.png",
         "index.html",
     ] {
         assert!(figs.join(f).is_file(), "{f} missing");
     }
     let html = std::fs::read_to_string(figs.join("index.html")).unwrap();
     assert!(html.contains("<img src=\"gradcam.png\"") && html.contains("Simonyan"));
+    assert!(html.contains("The 20 attribution methods") && html.contains("viz compare "));
 }
 
 #[test]

@@ -155,3 +155,45 @@ pub fn labelled_grid(tiles: &[(RgbImage, Vec<String>)], per_row: usize, side: u3
         .collect();
     render::grid(&labelled, per_row, 4)
 }
+
+/// One method's run in a comparison.
+pub struct MethodRun {
+    pub method: Method,
+    pub ms: f64,
+    pub all_zero: bool,
+    pub map_shape: Vec<usize>,
+}
+
+/// Every method of `methods` on one image, side by side: the photo, then one tile per method
+/// (6 per row, each at the model's input size) labelled with its name and time. All explain the
+/// same class: `class`, or the first run's top-1. `on_method(name)` is called before each.
+pub fn compare_figure(
+    model: &Vgg16,
+    original: &RgbImage,
+    input: &Tensor,
+    methods: &[Method],
+    class: Option<usize>,
+    opts: &Options,
+    on_method: &mut dyn FnMut(&str),
+) -> Result<(RgbImage, Vec<MethodRun>, Option<usize>)> {
+    let side = model.input_size() as u32;
+    let mut tiles = vec![(original.clone(), vec!["input".to_string(), String::new()])];
+    let mut runs = Vec::new();
+    let mut chosen = class;
+    for &method in methods {
+        on_method(method.name());
+        let figure = attribution_figure(model, original, input, method, chosen, opts)?;
+        chosen = Some(figure.result.classes[0]);
+        tiles.push((
+            figure.picture,
+            vec![method.name().to_string(), format!("{:.0} ms", figure.ms)],
+        ));
+        runs.push(MethodRun {
+            method,
+            ms: figure.ms,
+            all_zero: figure.all_zero,
+            map_shape: figure.result.map.shape().to_vec(),
+        });
+    }
+    Ok((labelled_grid(&tiles, 6, side), runs, chosen))
+}

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::args::{ClassArg, Context, JsonArg, MethodArgs, ResizeArg, WeightsArg};
 use super::progress::bar;
 use crate::error::Result;
-use crate::explain::{attribution_figure, labelled_grid};
+use crate::explain::compare_figure;
 use crate::locate::load_model;
 use crate::output::{check_output, stem};
 use crate::render;
@@ -54,31 +54,32 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
     let (original, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;
-    let side = model.input_size() as u32;
-
     let progress = bar(methods.len() as u64, ctx.quiet, "methods");
-    let mut tiles = vec![(original.clone(), vec!["input".to_string(), String::new()])];
-    let mut rows = Vec::new();
-    let mut chosen = class;
-    for &method in &methods {
-        progress.set_message(method.name());
-        let figure = attribution_figure(&model, &original, &input, method, chosen, &opts)?;
-        // Every method explains the same class: the first run's (the top-1 unless --class).
-        chosen = Some(figure.result.classes[0]);
-        tiles.push((
-            figure.picture.clone(),
-            vec![method.name().to_string(), format!("{:.0} ms", figure.ms)],
-        ));
-        rows.push(json!({
-            "method": method.name(),
-            "ms": figure.ms,
-            "all_zero": figure.all_zero,
-            "map_shape": figure.result.map.shape(),
-        }));
-        progress.inc(1);
-    }
+    let (figure, runs, chosen) = compare_figure(
+        &model,
+        &original,
+        &input,
+        &methods,
+        class,
+        &opts,
+        &mut |name| {
+            progress.set_message(name.to_string());
+            progress.inc(1);
+        },
+    )?;
     progress.finish_and_clear();
-    render::save_png(&out, &labelled_grid(&tiles, 6, side))?;
+    render::save_png(&out, &figure)?;
+    let rows: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|r| {
+            json!({
+                "method": r.method.name(),
+                "ms": r.ms,
+                "all_zero": r.all_zero,
+                "map_shape": r.map_shape,
+            })
+        })
+        .collect();
 
     let class = chosen.unwrap_or(0);
     let label = model.class_label(class);

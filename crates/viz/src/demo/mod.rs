@@ -193,6 +193,7 @@ pub fn run(
                 Ok::<_, crate::error::Error>(())
             };
             gradcam_figure(&original, "gradcam.png".into(), "the input image", &image_arg)?;
+
             if image.is_none() {
                 for sample in &samples::SAMPLES[1..] {
                     let file = format!("gradcam_{}.png", sample.name);
@@ -200,6 +201,44 @@ pub fn run(
                     gradcam_figure(&samples::image(sample)?, file, &describe(sample), &arg)?;
                 }
             }
+
+            // Every attribution method on the input image, side by side.
+            let started = Instant::now();
+            let input = to_model_input(&original, full);
+            let methods: Vec<_> = attribution::METHODS.iter().map(|&(_, m)| m).collect();
+            let (picture, runs, class) = crate::explain::compare_figure(
+                full,
+                &original,
+                &input,
+                &methods,
+                None,
+                &attribution::Options::new(layer),
+                &mut |name| on_step(name, 0, 1),
+            )?;
+            render::save_png(&dir.join("compare.png"), &picture)?;
+            let c = class.unwrap_or(0);
+            let slowest = runs
+                .iter()
+                .max_by(|a, b| a.ms.total_cmp(&b.ms))
+                .map(|r| format!("{} ({:.1} s)", r.method.name(), r.ms / 1e3))
+                .unwrap_or_default();
+            figures.push(Figure {
+                file: "compare.png".into(),
+                caption: format!(
+                    "The {} attribution methods of pytorch-grad-cam and captum on the input image, \
+                     all explaining {} ({c}), each with its time (slowest: {slowest}). CAM methods \
+                     at block5_conv3 over the photo; input-space methods as |map|, max over colour \
+                     channels, clipped at the 99th percentile.",
+                    runs.len(),
+                    full.class_label(c)
+                ),
+                command: if model.has_classifier() {
+                    command(format!("compare {image_arg}"))
+                } else {
+                    format!("viz compare {image_arg}")
+                },
+                seconds: started.elapsed().as_secs_f64(),
+            });
             String::new()
         }
         None => "Grad-CAM needs the full weights with the classifier (weights/vgg16.safetensors), which are not here: \
