@@ -26,15 +26,26 @@ pub struct Capture {
     pub gradients: Tensor,
 }
 
-/// Checks that `model` can explain classes at `layer`: it has a classifier, and the layer is
-/// a convolution or pool of the body.
-pub fn check_layer(model: &Vgg16, layer: usize) -> Result<()> {
+/// Checks that `model` has a head with class scores.
+pub fn require_classifier(model: &Vgg16) -> Result<()> {
     if !model.has_classifier() {
         return Err(Error::Invalid(
             "explaining a class needs the classifier (fc1, fc2, predictions), and these weights are \
              conv-only; get weights/vgg16.safetensors (see weights/README.md) or pass --weights FILE"
                 .into(),
         ));
+    }
+    Ok(())
+}
+
+/// Checks that `model` can explain classes at `layer`: it has a classifier, and the layer is
+/// a convolution or pool of the body.
+pub fn check_layer(model: &Vgg16, layer: usize) -> Result<()> {
+    require_classifier(model)?;
+    if layer >= model.layers().len() {
+        return Err(Error::Invalid(format!(
+            "layer index {layer} is past the model's last layer"
+        )));
     }
     if layer >= BODY_LEN || !model.layers()[layer].module.is_spatial() {
         return Err(Error::Invalid(format!(
@@ -54,6 +65,19 @@ pub fn capture(
     classes: Option<&[usize]>,
     score: Score,
 ) -> Result<Capture> {
+    capture_with(model, input, layer, classes, score, true)
+}
+
+/// [`capture`], skipping the backward (step 3) when `with_gradients` is false: the methods
+/// that need no gradient (Eigen-CAM, Score-CAM, Ablation-CAM) then get zeros as `gradients`.
+pub fn capture_with(
+    model: &Vgg16,
+    input: &Tensor,
+    layer: usize,
+    classes: Option<&[usize]>,
+    score: Score,
+    with_gradients: bool,
+) -> Result<Capture> {
     check_layer(model, layer)?;
 
     // 1. Up to the target layer: no gradient needed, so no tape.
@@ -63,13 +87,27 @@ pub fn capture(
     let activations = front.value(a).clone();
     drop(front);
 
-    // 2. From the target layer to the scores, on a tape whose only input is A.
-    let mut g = Graph::new();
+    // 2. From the target layer to the scores, on a tape whose only input is A (no tape at all
+    // when no gradient is wanted).
+    let mut g = if with_gradients {
+        Graph::new()
+    } else {
+        Graph::no_grad()
+    };
     let a = g.input(activations.clone());
     let logits_var = model.forward_logits(&mut g, a, layer + 1)?;
     let logits = g.value(logits_var).clone();
     let probabilities = model.probabilities(&logits);
     let classes = resolve_classes(&logits, classes)?;
+    if !with_gradients {
+        return Ok(Capture {
+            classes,
+            logits,
+            probabilities,
+            gradients: Tensor::zeros(activations.shape()),
+            activations,
+        });
+    }
     let total = record_score(&mut g, model, logits_var, &classes, score);
 
     // 3. Backward to A.

@@ -15,6 +15,7 @@
 use tensor::Tensor;
 use vgg16::{Result, Vgg16};
 
+use crate::cam::channel_weights::{gradcam_weights, sum_channels, weighted};
 use crate::capture::capture;
 pub use crate::target::Score;
 
@@ -60,31 +61,29 @@ pub fn grad_cam(
 }
 
 /// `cam[n] = ReLU(sum_k alpha[n, k] A[n, k]) / max`, with `alpha[n, k]` the spatial mean of
-/// the gradient. Sums in f64. Returns the maps `[N, h, w]` and which were all zero.
+/// the gradient (the same steps as `cam::cam` with `CamMethod::GradCam`, then divided by the
+/// maximum). Returns the maps `[N, h, w]` and which were all zero.
 pub fn cam_from(activations: &Tensor, gradients: &Tensor) -> (Tensor, Vec<bool>) {
-    let [n, k, h, w] = activations.dims4();
-    let plane = h * w;
-    let (a, d) = (activations.data(), gradients.data());
-    let mut cams = vec![0.0f32; n * plane];
-    let mut all_zero = vec![false; n];
-    for img in 0..n {
-        let mut cam = vec![0.0f64; plane];
-        for ch in 0..k {
-            let base = (img * k + ch) * plane;
-            let alpha: f64 =
-                d[base..base + plane].iter().map(|&v| v as f64).sum::<f64>() / plane as f64;
-            for (c, &v) in cam.iter_mut().zip(&a[base..base + plane]) {
-                *c += alpha * v as f64;
-            }
-        }
-        let max = cam.iter().copied().fold(0.0f64, f64::max);
-        if max > 0.0 && max.is_finite() {
-            for (out, &c) in cams[img * plane..(img + 1) * plane].iter_mut().zip(&cam) {
-                *out = (c.max(0.0) / max) as f32;
-            }
-        } else {
-            all_zero[img] = true;
-        }
+    let weights = gradcam_weights(gradients);
+    let maps = sum_channels(&weighted(activations, &weights));
+    let plane = maps.shape()[1] * maps.shape()[2];
+    let mut out = Vec::with_capacity(maps.len());
+    let mut all_zero = Vec::new();
+    for m in maps.data().chunks(plane) {
+        let (normalised, zero) = normalised_by_max(m);
+        out.extend(normalised);
+        all_zero.push(zero);
     }
-    (Tensor::new(&[n, h, w], cams), all_zero)
+    (Tensor::new(maps.shape(), out), all_zero)
+}
+
+/// `ReLU(m) / max(m)`, and whether the map was all zero (no positive value, or not finite: then
+/// the result is all zero, never NaN).
+pub fn normalised_by_max(map: &[f32]) -> (Vec<f32>, bool) {
+    let max = map.iter().copied().fold(0.0f32, f32::max);
+    if max > 0.0 && max.is_finite() {
+        (map.iter().map(|&v| v.max(0.0) / max).collect(), false)
+    } else {
+        (vec![0.0; map.len()], true)
+    }
 }

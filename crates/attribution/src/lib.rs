@@ -21,6 +21,21 @@
 //! need many passes run them in batches built on the fly ([`batched`]), so memory is bounded
 //! by the batch. [`attribute`] runs any method by its [`Method`] (see [`METHODS`] for the
 //! names).
+//!
+//! ## Where we differ from the references, on purpose
+//!
+//! - Eigen-CAM's sign: the references leave it to LAPACK; we pick the one that correlates
+//!   positively with the total activation ([`cam::eigen`]).
+//! - `aug_smooth` explains the original image's class in all six runs (pytorch-grad-cam, given
+//!   no targets, takes each augmented image's own top class).
+//! - Ablation-CAM always zeroes the channel (pytorch-grad-cam uses `min - 1e7` for a layer with
+//!   no zero anywhere, which a ReLU or pool output of VGG16 never is).
+//! - Occlusion: a pixel no window covers (stride larger than the window) gets 0, not 0/0.
+//! - SmoothGrad's noise is a fraction of each image's value range (captum: an absolute
+//!   deviation), drawn from our seeded generator.
+//! - Faster-Score-CAM (`max_channels`) is not in pytorch-grad-cam.
+//! - NaN activations or gradients are not replaced by 0 before the eigen projection, as
+//!   pytorch-grad-cam does; they are reported as an error instead.
 
 pub mod batched;
 pub mod cam;
@@ -29,6 +44,7 @@ pub mod gradcam;
 pub mod gradient;
 pub mod linalg;
 pub mod method;
+pub mod metrics;
 pub mod resize;
 pub mod target;
 
@@ -64,7 +80,44 @@ pub struct Options {
     pub stride: usize,
 }
 
+/// Upper bounds that keep a run finite: beyond them a request is a typo, not an experiment.
+pub const MAX_STEPS: usize = 10_000;
+pub const MAX_SAMPLES: usize = 10_000;
+
 impl Options {
+    /// Checks the options before any work is done; errors name the command-line option.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.batch == 0 {
+            return bad("--batch must be at least 1".into());
+        }
+        if self.max_channels == Some(0) {
+            return bad("--max-channels must be at least 1".into());
+        }
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return bad(format!(
+                "--steps must be between 1 and {MAX_STEPS}, not {}",
+                self.steps
+            ));
+        }
+        if self.samples == 0 || self.samples > MAX_SAMPLES {
+            return bad(format!(
+                "--samples must be between 1 and {MAX_SAMPLES}, not {}",
+                self.samples
+            ));
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return bad(format!(
+                "--noise must be a fraction >= 0 of the input range, not {}",
+                self.noise
+            ));
+        }
+        if self.window == 0 || self.stride == 0 {
+            return bad("--window and --stride must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// The defaults of `viz attribute`, at layer `layer`.
     pub fn new(layer: usize) -> Options {
         Options {
@@ -91,8 +144,9 @@ pub struct Attribution {
     /// `[N, classes]` of the input.
     pub logits: Tensor,
     pub probabilities: Tensor,
-    /// CAM: `[N, h, w]` after the final ReLU, before normalisation (see [`cam::CamAttribution`]).
-    /// Input space: `[N, 3, H, W]`, signed.
+    /// CAM: `[N, h, w]` after the final ReLU, before normalisation; with `Smooth::Aug`, the
+    /// average of six normalised maps at the input size, `[N, H, W]` (see
+    /// [`cam::CamAttribution`]). Input space: `[N, 3, H, W]`, signed.
     pub map: Tensor,
     /// Channel weights `[N, K]`, where the method has them.
     pub weights: Option<Tensor>,
@@ -112,6 +166,7 @@ pub fn attribute(
     classes: Option<&[usize]>,
     opts: &Options,
 ) -> Result<Attribution> {
+    opts.validate()?;
     match method {
         Method::Cam(m) => {
             let c = cam::cam(

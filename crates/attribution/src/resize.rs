@@ -14,7 +14,10 @@
 
 /// One axis of bilinear sampling: for each output index, the two source indices and the weight
 /// of the second.
-fn taps(src: usize, dst: usize, align_corners: bool) -> Vec<(usize, usize, f32)> {
+pub type Taps = Vec<(usize, usize, f32)>;
+
+/// The taps of an axis resampled from `src` to `dst` values.
+pub fn taps(src: usize, dst: usize, align_corners: bool) -> Taps {
     (0..dst)
         .map(|x| {
             let pos = if align_corners {
@@ -40,16 +43,27 @@ fn taps(src: usize, dst: usize, align_corners: bool) -> Vec<(usize, usize, f32)>
 
 fn bilinear(map: &[f32], h: usize, w: usize, out_h: usize, out_w: usize, align: bool) -> Vec<f32> {
     assert_eq!(map.len(), h * w);
-    let (ty, tx) = (taps(h, out_h, align), taps(w, out_w, align));
-    let mut out = Vec::with_capacity(out_h * out_w);
-    for &(y0, y1, fy) in &ty {
-        for &(x0, x1, fx) in &tx {
+    let mut out = vec![0.0; out_h * out_w];
+    bilinear_with(
+        map,
+        w,
+        &taps(h, out_h, align),
+        &taps(w, out_w, align),
+        &mut out,
+    );
+    out
+}
+
+/// Bilinear resampling of `map` (rows of `w` values) into `out` with precomputed taps along
+/// y and x (for many maps of the same size: no allocation).
+pub fn bilinear_with(map: &[f32], w: usize, ty: &Taps, tx: &Taps, out: &mut [f32]) {
+    for (row, &(y0, y1, fy)) in out.chunks_mut(tx.len()).zip(ty) {
+        for (o, &(x0, x1, fx)) in row.iter_mut().zip(tx) {
             let top = map[y0 * w + x0] * (1.0 - fx) + map[y0 * w + x1] * fx;
             let bottom = map[y1 * w + x0] * (1.0 - fx) + map[y1 * w + x1] * fx;
-            out.push(top * (1.0 - fy) + bottom * fy);
+            *o = top * (1.0 - fy) + bottom * fy;
         }
     }
-    out
 }
 
 /// Bilinear with the corners aligned (PyTorch `align_corners=True`).

@@ -23,6 +23,7 @@ pub mod model;
 pub mod module;
 pub mod names;
 pub mod preprocess;
+pub mod randomize;
 pub mod summary;
 pub mod weights;
 

@@ -19,7 +19,7 @@ use crate::weights::WeightFile;
 
 /// VGG16 with its weights: the body's 18 layers, then the head's (if any).
 pub struct Vgg16 {
-    layers: Vec<Layer>,
+    pub(crate) layers: Vec<Layer>,
     /// How images must be prepared for these weights.
     pub preprocessing: Preprocessing,
     /// Where the weights came from (the file's `source` metadata, or a description).

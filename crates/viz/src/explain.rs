@@ -44,13 +44,8 @@ pub fn attribution_figure(
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let (picture, alone, all_zero) = if method.is_cam() {
         let (h, w) = (result.map.shape()[1], result.map.shape()[2]);
-        let map = &result.map.data()[..h * w];
-        let max = map.iter().copied().fold(0.0f32, f32::max);
-        let all_zero = !(max > 0.0 && max.is_finite());
-        let normalised: Vec<f32> = map
-            .iter()
-            .map(|&v| if all_zero { 0.0 } else { v / max })
-            .collect();
+        let (normalised, all_zero) =
+            attribution::gradcam::normalised_by_max(&result.map.data()[..h * w]);
         let (overlay, heat) = render::overlay(original, &normalised, h, w);
         (overlay, heat, all_zero)
     } else {
@@ -166,7 +161,7 @@ pub struct MethodRun {
 
 /// Every method of `methods` on one image, side by side: the photo, then one tile per method
 /// (6 per row, each at the model's input size) labelled with its name and time. All explain the
-/// same class: `class`, or the first run's top-1. `on_method(name)` is called before each.
+/// same class: `class`, or the first run's top-1. `on_method(name)` is called after each.
 pub fn compare_figure(
     model: &Vgg16,
     original: &RgbImage,
@@ -180,9 +175,18 @@ pub fn compare_figure(
     let mut tiles = vec![(original.clone(), vec!["input".to_string(), String::new()])];
     let mut runs = Vec::new();
     let mut chosen = class;
+    opts.validate()?;
     for &method in methods {
-        on_method(method.name());
-        let figure = attribution_figure(model, original, input, method, chosen, opts)?;
+        // Smoothing is for the CAM methods; the input-space ones run without it.
+        let opts = if method.is_cam() {
+            *opts
+        } else {
+            Options {
+                smooth: attribution::Smooth::None,
+                ..*opts
+            }
+        };
+        let figure = attribution_figure(model, original, input, method, chosen, &opts)?;
         chosen = Some(figure.result.classes[0]);
         tiles.push((
             figure.picture,
@@ -194,6 +198,7 @@ pub fn compare_figure(
             all_zero: figure.all_zero,
             map_shape: figure.result.map.shape().to_vec(),
         });
+        on_method(method.name());
     }
     Ok((labelled_grid(&tiles, 6, side), runs, chosen))
 }

@@ -34,6 +34,7 @@ pub mod font;
 pub use attribution::gradcam;
 pub mod locate;
 pub mod output;
+pub mod plot;
 pub mod render;
 pub mod samples;
 pub mod workloads;

@@ -4,8 +4,11 @@
 //!
 //! Channel weights (the contribution is `w_k A_k`):
 //! - Grad-CAM: `w_k = mean(G_k)`: the average slope of the score along channel k.
-//! - Grad-CAM++ (Chattopadhay et al. 2018, pytorch-grad-cam's closed form for an exponential
-//!   score): `alpha = G^2 / (2 G^2 + sum(A_k) G^3 + 1e-6)` (0 where `G = 0`),
+//! - Grad-CAM++ (Chattopadhay et al. 2018, pytorch-grad-cam's closed form): the paper weighs
+//!   each position's positive gradient by `alpha` chosen so that the weights explain the score
+//!   `Y = exp(S)`; for that `Y`, every higher derivative of `Y` is `Y` times a power of `G`
+//!   (`d^2 Y / dA^2 = Y G^2`, `d^3 Y / dA^3 = Y G^3`), the `Y`s cancel, and
+//!   `alpha = G^2 / (2 G^2 + sum(A_k) G^3 + 1e-6)` (0 where `G = 0`),
 //!   `w_k = sum(ReLU(G_k) alpha)`: positive slopes only, weighted so that small but spread
 //!   evidence counts as much as one strong spot.
 //! - XGrad-CAM (Fu et al. 2020): `w_k = sum(G_k A_k) / (sum(A_k) + 1e-7)`: the slope averaged

@@ -20,10 +20,9 @@ pub mod postprocess;
 use tensor::Tensor;
 use vgg16::{Error, Result, Vgg16};
 
-use crate::capture::{capture, Capture};
+use crate::capture::{capture_with, Capture};
 use crate::resize::flip_horizontal;
 use crate::target::{score_values, Score};
-use channel_weights as cw;
 
 /// The CAM methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +40,12 @@ pub enum CamMethod {
 }
 
 impl CamMethod {
+    /// Whether the method uses `G` (Eigen-CAM, Score-CAM and Ablation-CAM do not).
+    pub fn needs_gradients(self) -> bool {
+        use CamMethod::*;
+        !matches!(self, EigenCam | ScoreCam | AblationCam)
+    }
+
     /// Whether the method weighs whole channels (and so has `weights` `[N, K]`).
     pub fn has_channel_weights(self) -> bool {
         use CamMethod::*;
@@ -57,7 +62,8 @@ pub enum Smooth {
     #[default]
     None,
     /// `aug_smooth`: the map of the image flipped or not, times 0.9, 1 and 1.1 (six runs), each
-    /// normalised at the input size and unflipped, averaged.
+    /// normalised at the input size and unflipped, averaged. All six explain the original
+    /// image's class (pytorch-grad-cam without targets takes each run's own top class).
     Aug,
     /// `eigen_smooth`: reduce the contributions by their first principal component instead of
     /// their sum.
@@ -111,7 +117,21 @@ pub fn cam(
     if opts.max_channels == Some(0) {
         return Err(Error::Invalid("--max-channels must be at least 1".into()));
     }
-    let captured = capture(model, input, opts.layer, classes, opts.score)?;
+    let captured = capture_with(
+        model,
+        input,
+        opts.layer,
+        classes,
+        opts.score,
+        method.needs_gradients(),
+    )?;
+    if !(captured.activations.all_finite() && captured.gradients.all_finite()) {
+        return Err(Error::Invalid(format!(
+            "the activations or gradients at the target layer are not finite (NaN or infinity); \
+             the input has values of magnitude up to {}",
+            input.data().iter().fold(0.0f32, |m, v| m.max(v.abs()))
+        )));
+    }
     if opts.smooth == Smooth::Aug {
         return augmentation_smoothing(model, input, method, captured, opts);
     }
@@ -121,7 +141,7 @@ pub fn cam(
     let reduced = if eigen {
         eigen::first_component(&contributions)
     } else {
-        cw::sum_channels(&contributions)
+        channel_weights::sum_channels(&contributions)
     };
     let map = reduced.map(|v| v.max(0.0));
     let [_, _, big_h, big_w] = input.dims4();
@@ -149,9 +169,9 @@ fn contributions(
     use CamMethod::*;
     let (a, g) = (&c.activations, &c.gradients);
     let weights = match method {
-        GradCam => cw::gradcam_weights(g),
-        GradCamPlusPlus => cw::gradcam_plus_plus_weights(a, g),
-        XGradCam => cw::xgradcam_weights(a, g),
+        GradCam => channel_weights::gradcam_weights(g),
+        GradCamPlusPlus => channel_weights::gradcam_plus_plus_weights(a, g),
+        XGradCam => channel_weights::xgradcam_weights(a, g),
         ScoreCam => perturbation::score_cam_weights(
             model,
             input,
@@ -167,12 +187,24 @@ fn contributions(
                 model, opts.layer, a, &base, &c.classes, opts.score, opts.batch,
             )?
         }
-        HiResCam | EigenGradCam => return Ok((None, cw::elementwise(a, g, |a, g| g * a))),
-        GradCamElementwise => return Ok((None, cw::elementwise(a, g, |a, g| (g * a).max(0.0)))),
-        LayerCam => return Ok((None, cw::elementwise(a, g, |a, g| g.max(0.0) * a))),
+        HiResCam | EigenGradCam => {
+            return Ok((None, channel_weights::elementwise(a, g, |a, g| g * a)))
+        }
+        GradCamElementwise => {
+            return Ok((
+                None,
+                channel_weights::elementwise(a, g, |a, g| (g * a).max(0.0)),
+            ))
+        }
+        LayerCam => {
+            return Ok((
+                None,
+                channel_weights::elementwise(a, g, |a, g| g.max(0.0) * a),
+            ))
+        }
         EigenCam => return Ok((None, a.clone())),
     };
-    let contributions = cw::weighted(a, &weights);
+    let contributions = channel_weights::weighted(a, &weights);
     Ok((Some(weights), contributions))
 }
 

@@ -8,17 +8,20 @@
 //! (`(u - min) / (max - min + 1e-8)`), is used as a mask on the *preprocessed* input; the
 //! masked image's class score is the channel's evidence. `w = softmax over channels of the
 //! scores`. Faster-Score-CAM (`max_channels`) scores only the channels whose activation maps
-//! vary most; the others weigh 0.
+//! vary most; the others weigh 0 (Faster-Score-CAM, Wang et al. 2020's follow-up; not in
+//! pytorch-grad-cam).
 //!
 //! **Ablation-CAM** (Desai & Ramaswamy 2020): set channel k of `A` to 0 (`A >= 0` after the
 //! ReLU, so 0 is "absent") and run the network from the next layer on. A channel matters as
-//! much as the score falls without it: `w_k = (s - s_k) / s`.
+//! much as the score falls without it: `w_k = (s - s_k) / s`. Dividing by `s` is the paper's
+//! (and pytorch-grad-cam's) normalisation; it assumes a positive score, so for a class the
+//! model gives a negative logit the map shows the opposite, and near 0 it is unstable.
 
 use tensor::Tensor;
 use vgg16::{Result, Vgg16};
 
 use crate::batched::{scores_of_rows, Rows};
-use crate::resize::bilinear_align_corners;
+use crate::resize::{bilinear_with, taps};
 use crate::target::Score;
 
 /// Score-CAM's weights `[N, K]` for the preprocessed `input` `[N, 3, H, W]` and the target
@@ -50,10 +53,14 @@ pub fn score_cam_weights(
         .flat_map(|(img, chs)| chs.iter().map(move |&ch| (img, ch)))
         .collect();
 
+    let (ty, tx) = (taps(h, big_h, true), taps(w, big_w, true));
+    let big = big_h * big_w;
     let make_row = |r: usize, row: &mut [f32]| {
         let (img, ch) = pairs[r];
         let base = (img * k + ch) * plane;
-        let mut mask = bilinear_align_corners(&a.data()[base..base + plane], h, w, big_h, big_w);
+        // The mask, built in the row's first channel, then normalised.
+        let (mask, rest) = row.split_at_mut(big);
+        bilinear_with(&a.data()[base..base + plane], w, &ty, &tx, mask);
         let (lo, hi) = mask
             .iter()
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
@@ -61,15 +68,16 @@ pub fn score_cam_weights(
             });
         mask.iter_mut()
             .for_each(|v| *v = (*v - lo) / (hi - lo + 1e-8));
-        let image = &input.data()[img * c * big_h * big_w..(img + 1) * c * big_h * big_w];
-        for (out, x) in row
-            .chunks_mut(big_h * big_w)
-            .zip(image.chunks(big_h * big_w))
-        {
-            for ((o, &x), &m) in out.iter_mut().zip(x).zip(&mask) {
+        // The masked image: the other channels first, the mask's own channel last.
+        let image = &input.data()[img * c * big..(img + 1) * c * big];
+        for (out, x) in rest.chunks_mut(big).zip(image[big..].chunks(big)) {
+            for ((o, &x), &m) in out.iter_mut().zip(x).zip(mask.iter()) {
                 *o = x * m;
             }
         }
+        mask.iter_mut()
+            .zip(&image[..big])
+            .for_each(|(m, &x)| *m *= x);
     };
     let class_of_row = |r: usize| classes[pairs[r].0];
     let rows = Rows {

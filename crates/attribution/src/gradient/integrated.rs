@@ -1,5 +1,7 @@
-//! Integrated gradients (Sundararajan et al. 2017): the gradient of a ReLU network is a poor
-//! local summary (it saturates), so average it along the straight path from a baseline `b`
+//! Integrated gradients (Sundararajan et al. 2017): the gradient is a poor local summary where
+//! the score has flattened out as a function of the input (a class the network is already sure
+//! of changes little when one pixel moves, though the pixel matters), so average it along the
+//! straight path from a baseline `b`
 //! (an input that means "nothing") to the image `x`, and multiply by the distance travelled:
 //!
 //! ```text

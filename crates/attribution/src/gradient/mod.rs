@@ -92,27 +92,48 @@ pub fn attribute(
     opts: &GradientOptions,
 ) -> Result<GradientAttribution> {
     use GradientMethod::*;
-    if !model.has_classifier() {
-        return Err(Error::Invalid(
-            "explaining a class needs the classifier (fc1, fc2, predictions), and these weights are \
-             conv-only; get weights/vgg16.safetensors (see weights/README.md) or pass --weights FILE"
-                .into(),
-        ));
-    }
+    crate::capture::require_classifier(model)?;
     if opts.batch == 0 {
         return Err(Error::Invalid("--batch must be at least 1".into()));
+    }
+    if let Some(&n) = classes.map(|c| c.len()).as_ref() {
+        if n != input.shape()[0] {
+            return Err(Error::Invalid(format!(
+                "{n} classes given for {} images",
+                input.shape()[0]
+            )));
+        }
+    }
+    // The one-pass methods take their logits from the forward their backward needs.
+    let one_pass = match method {
+        Saliency | InputXGradient => Some(tensor::ReluRule::Standard),
+        GuidedBackprop => Some(tensor::ReluRule::Guided),
+        Deconvnet => Some(tensor::ReluRule::Deconvnet),
+        _ => None,
+    };
+    if let Some(rule) = one_pass {
+        let (logits, classes, mut map) =
+            saliency::gradients_and_logits(model, input, classes, opts.batch, rule, opts.score)?;
+        if method == InputXGradient {
+            map.data_mut()
+                .iter_mut()
+                .zip(input.data())
+                .for_each(|(g, &x)| *g *= x);
+        }
+        let probabilities = model.probabilities(&logits);
+        return Ok(GradientAttribution {
+            classes,
+            logits,
+            probabilities,
+            map,
+        });
     }
     let logits = model.logits(input)?;
     let probabilities = model.probabilities(&logits);
     let classes = resolve_classes(&logits, classes)?;
     let map = match method {
-        Saliency => saliency::gradients(model, input, &classes, opts, tensor::ReluRule::Standard)?,
-        InputXGradient => saliency::input_x_gradient(model, input, &classes, opts)?,
-        GuidedBackprop => {
-            saliency::gradients(model, input, &classes, opts, tensor::ReluRule::Guided)?
-        }
-        Deconvnet => {
-            saliency::gradients(model, input, &classes, opts, tensor::ReluRule::Deconvnet)?
+        Saliency | InputXGradient | GuidedBackprop | Deconvnet => {
+            unreachable!("the one-pass methods returned above")
         }
         GuidedGradCam => saliency::guided_gradcam(model, input, &classes, opts)?,
         IntegratedGradients => integrated::integrated_gradients(model, input, &classes, opts)?,

@@ -8,8 +8,8 @@
 //! - `vargrad`:       `mean_s g_s^2 - (mean_s g_s)^2` (the variance of the gradients)
 //!
 //! `sigma` is a fraction (`--noise`, the paper's 10-20 %) of each image's value range, and the
-//! noise of copy `s` of image `n` comes from a generator seeded by (`seed`, n, s) alone, so a
-//! run is reproducible and does not depend on `--batch`.
+//! noise of copy `s` of image `n` comes from a generator seeded by `seed` and its row
+//! `n S + s` alone, so a run is reproducible and does not depend on `--batch`.
 
 use tensor::{ReluRule, Rng, Tensor};
 use vgg16::{Error, Result, Vgg16};

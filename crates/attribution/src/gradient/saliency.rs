@@ -18,6 +18,50 @@ use crate::cam::channel_weights::{gradcam_weights, sum_channels, weighted};
 use crate::capture::capture;
 use crate::resize::nearest;
 
+/// One backward per batch of images, with ReLUs going backward by `relu`: each batch's forward
+/// gives its logits, from which the classes are taken (`classes`, or each image's top-1), then
+/// the score is recorded on the same tape and differentiated. Returns the logits `[N,
+/// classes]`, the classes and `d score / d input`: no forward beyond the one the gradient needs.
+pub fn gradients_and_logits(
+    model: &vgg16::Vgg16,
+    input: &Tensor,
+    classes: Option<&[usize]>,
+    batch: usize,
+    relu: ReluRule,
+    score: crate::target::Score,
+) -> Result<(Tensor, Vec<usize>, Tensor)> {
+    let [n, c, h, w] = input.dims4();
+    let len = c * h * w;
+    let (mut logits, mut chosen, mut grads) = (
+        Vec::new(),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n * len),
+    );
+    let mut num_classes = 0;
+    for start in (0..n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(n);
+        let mut g = tensor::Graph::new();
+        let x = g.input(Tensor::new(
+            &[end - start, c, h, w],
+            input.data()[start * len..end * len].to_vec(),
+        ));
+        let l = model.forward_logits_with(&mut g, x, 0, relu)?;
+        let values = g.value(l).clone();
+        num_classes = values.dims2()[1];
+        let these =
+            crate::target::resolve_classes(&values, classes.map(|c| &c[start..end.min(c.len())]))?;
+        let total = crate::target::record_score(&mut g, model, l, &these, score);
+        grads.extend_from_slice(g.backward(total).wrt(x).data());
+        logits.extend_from_slice(values.data());
+        chosen.extend(these);
+    }
+    Ok((
+        Tensor::new(&[n, num_classes], logits),
+        chosen,
+        Tensor::new(input.shape(), grads),
+    ))
+}
+
 /// `d score / d input` for every image, with ReLUs going backward by `relu`.
 pub fn gradients(
     model: &vgg16::Vgg16,
@@ -42,21 +86,6 @@ pub fn gradients(
         out[r * len..(r + 1) * len].copy_from_slice(g)
     })?;
     Ok(Tensor::new(input.shape(), out))
-}
-
-/// `input * d score / d input`.
-pub fn input_x_gradient(
-    model: &vgg16::Vgg16,
-    input: &Tensor,
-    classes: &[usize],
-    opts: &GradientOptions,
-) -> Result<Tensor> {
-    let mut g = gradients(model, input, classes, opts, ReluRule::Standard)?;
-    g.data_mut()
-        .iter_mut()
-        .zip(input.data())
-        .for_each(|(g, &x)| *g *= x);
-    Ok(g)
 }
 
 /// Guided backpropagation times the unnormalised Grad-CAM map at `opts.layer`, upsampled by

@@ -51,6 +51,13 @@ pub struct Context {
     pub quiet: bool,
 }
 
+/// `--score logit|probability`: what to explain.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScoreChoice {
+    Logit,
+    Probability,
+}
+
 /// `--class INDEX|LABEL`.
 #[derive(Args, Debug, Clone)]
 pub struct ClassArg {
@@ -80,8 +87,19 @@ impl ClassArg {
         let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
         let wanted = norm(text);
         let labels: Vec<String> = (0..classes).map(|c| model.class_label(c)).collect();
-        if let Some(c) = labels.iter().position(|l| norm(l) == wanted) {
-            return Ok(Some(c));
+        let matches: Vec<usize> = (0..classes)
+            .filter(|&c| norm(&labels[c]) == wanted)
+            .collect();
+        match matches.as_slice() {
+            [c] => return Ok(Some(*c)),
+            [] => {}
+            several => {
+                let list: Vec<String> = several.iter().map(|c| c.to_string()).collect();
+                return crate::error::invalid!(
+                    "--class '{text}' is ambiguous: classes {} share that label; give the index",
+                    list.join(" and ")
+                );
+            }
         }
         let closest = labels
             .iter()
@@ -101,8 +119,8 @@ pub struct MethodArgs {
     #[arg(long, default_value = "block5_conv3")]
     pub layer: String,
     /// What to explain: the class's logit or its probability.
-    #[arg(long, value_enum, default_value_t = super::gradcam::ScoreChoice::Logit)]
-    pub score: super::gradcam::ScoreChoice,
+    #[arg(long, value_enum, default_value_t = ScoreChoice::Logit)]
+    pub score: ScoreChoice,
     /// CAM methods: pytorch-grad-cam's aug_smooth (flips x 0.9/1/1.1) or eigen_smooth.
     #[arg(long, value_enum)]
     pub smooth: Option<SmoothChoice>,
@@ -154,8 +172,8 @@ impl MethodArgs {
         let layer = model.layer_index(&self.layer)?;
         let mut o = attribution::Options::new(layer);
         o.score = match self.score {
-            super::gradcam::ScoreChoice::Logit => attribution::Score::Logit,
-            super::gradcam::ScoreChoice::Probability => attribution::Score::Probability,
+            ScoreChoice::Logit => attribution::Score::Logit,
+            ScoreChoice::Probability => attribution::Score::Probability,
         };
         o.smooth = match self.smooth {
             None => attribution::Smooth::None,

@@ -63,7 +63,7 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
         class,
         &opts,
         &mut |name| {
-            progress.set_message(name.to_string());
+            progress.set_message(format!("{name} done"));
             progress.inc(1);
         },
     )?;

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 
-use super::args::{ClassArg, Context, JsonArg, ResizeArg, WeightsArg};
+use super::args::{ClassArg, Context, JsonArg, ResizeArg, ScoreChoice, WeightsArg};
 use super::report;
 use crate::error::Result;
 use crate::figures;
@@ -13,12 +13,6 @@ use crate::gradcam::Score;
 use crate::locate::load_model;
 use crate::output::{check_output, stem};
 use crate::render;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScoreChoice {
-    Logit,
-    Probability,
-}
 
 #[derive(Args, Debug)]
 pub struct GradcamArgs {

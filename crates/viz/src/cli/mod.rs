@@ -12,11 +12,13 @@ pub mod bench;
 pub mod compare;
 pub mod convert;
 pub mod demo;
+pub mod evaluate;
 pub mod filters;
 pub mod gradcam;
 pub mod predict;
 pub mod progress;
 pub mod report;
+pub mod sanity;
 pub mod summary;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +55,10 @@ pub enum Command {
     Attribute(attribute::AttributeArgs),
     /// Every attribution method on one image, side by side, with its time.
     Compare(compare::CompareArgs),
+    /// Can a map be trusted? Deletion/insertion AUC, ROAD and confidence change for a method.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Adebayo et al.'s sanity check: a method's map as the weights are randomised top-down.
+    Sanity(sanity::SanityArgs),
     /// Visualize filters by gradient ascent in input space.
     Filters(filters::FiltersArgs),
     /// Draw every channel of a layer's output for an image.
@@ -82,6 +88,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gradcam(a) => gradcam::run(a, ctx),
         Command::Attribute(a) => attribute::run(a, ctx),
         Command::Compare(a) => compare::run(a, ctx),
+        Command::Evaluate(a) => evaluate::run(a, ctx),
+        Command::Sanity(a) => sanity::run(a, ctx),
         Command::Filters(a) => filters::run(a, ctx),
         Command::Activations(a) => activations::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
