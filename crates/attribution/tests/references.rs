@@ -11,24 +11,18 @@
 //! Tolerances: maps and weights within 1e-3 of the reference's largest magnitude; the
 //! normalised pictures (`final`, values in [0, 1]) within 1e-3.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
+
+use common::{assert_abs, assert_rel, load, model_with_head, repo};
 
 use attribution::cam::{cam, CamMethod, CamOptions, Smooth};
 use attribution::gradient::noise::{noise_tunnel, Tunnel};
 use attribution::gradient::{attribute, Baseline, GradientMethod, GradientOptions};
 use attribution::Score;
 use tensor::Tensor;
-use vgg16::weights::WeightFile;
 use vgg16::Vgg16;
-
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn load(path: &std::path::Path) -> WeightFile {
-    WeightFile::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 struct Case {
     model: Vgg16,
@@ -40,36 +34,15 @@ impl Case {
     /// The fixture file `attribution_{prefix}.safetensors` and its model: the conv weights of
     /// `body` with the fixture's head.
     fn new(prefix: &'static str, body: &str) -> Case {
-        let body_path = repo().join(body);
-        assert!(
-            body_path.is_file(),
-            "{} is missing: run tools/fetch-weights first",
-            body_path.display()
-        );
         let fixture =
             load(&repo().join(format!("tests/fixtures/attribution_{prefix}.safetensors")));
-        let mut tensors: HashMap<String, Tensor> = load(&body_path)
-            .tensors
-            .into_iter()
-            .filter(|(name, _)| name.starts_with("block"))
-            .collect();
-        for part in ["weight", "bias"] {
-            let name = format!("head.{part}");
-            tensors.insert(
-                name.clone(),
-                fixture.tensors[&format!("{prefix}.{name}")].clone(),
-            );
-        }
-        let metadata = HashMap::from([
-            ("head".to_string(), fixture.metadata["head"].clone()),
-            ("preprocessing".to_string(), "caffe".to_string()),
-        ]);
-        let file = WeightFile {
-            tensors,
-            metadata,
-            torchvision_names: false,
-        };
-        let model = Vgg16::from_weights(file, prefix).unwrap();
+        let t = &fixture.tensors;
+        let model = model_with_head(
+            body,
+            &t[&format!("{prefix}.head.weight")],
+            &t[&format!("{prefix}.head.bias")],
+            &fixture.metadata["head"],
+        );
         assert_eq!(model.input_size(), 64);
         Case {
             model,
@@ -100,27 +73,6 @@ impl Case {
     fn layer(&self, name: &str) -> usize {
         self.model.layer_index(name).unwrap()
     }
-}
-
-/// `max |got - want| <= tol * max |want|`.
-fn assert_rel(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let err = got.max_abs_diff(want);
-    eprintln!("{what}: {:.2e} of {scale:.3e}", err / scale);
-    assert!(
-        err <= tol * scale.max(f32::MIN_POSITIVE),
-        "{what}: max difference {err}, {:.2e} of the reference's scale {scale}",
-        err / scale
-    );
-}
-
-/// `max |got - want| <= tol`.
-fn assert_abs(what: &str, got: &Tensor, want: &Tensor, tol: f32) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let err = got.max_abs_diff(want);
-    eprintln!("{what}: {err:.2e} (absolute)");
-    assert!(err <= tol, "{what}: max difference {err}");
 }
 
 const CAM_METHODS: [(&str, CamMethod); 10] = [

@@ -8,7 +8,7 @@
 //!
 //! `v` is the top eigenvector of `M^T M` (`K x K`); when there are fewer positions than
 //! channels it is cheaper to take the top eigenvector `u` of `M M^T` (`P x P`) and
-//! `v = M^T u / |M^T u|`. Either way [`crate::linalg::symmetric_eigen`] does the work.
+//! `v = M^T u / |M^T u|`. Either way [`crate::linalg::top_eigenvector`] does the work.
 //!
 //! **The sign.** A singular vector is only defined up to sign, and pytorch-grad-cam leaves it
 //! to LAPACK, so its map can come out inverted. We fix it: `v` is chosen so that its
@@ -19,7 +19,7 @@
 
 use tensor::Tensor;
 
-use crate::linalg::symmetric_eigen;
+use crate::linalg::top_eigenvector;
 
 /// The first-component projection of each image of `t` `[N, K, h, w]`: `[N, h, w]`.
 pub fn first_component(t: &Tensor) -> Tensor {
@@ -96,11 +96,4 @@ fn gram_columns(m: &[f64], cols: usize) -> Vec<f64> {
         }
     }
     g
-}
-
-/// The eigenvector of the largest eigenvalue of the symmetric `n x n` matrix `a`.
-fn top_eigenvector(a: &[f64], n: usize) -> Vec<f64> {
-    let (values, vectors) = symmetric_eigen(a.to_vec(), n);
-    let best = (0..n).fold(0, |b, j| if values[j] > values[b] { j } else { b });
-    (0..n).map(|i| vectors[i * n + best]).collect()
 }

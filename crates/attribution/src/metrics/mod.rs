@@ -56,8 +56,19 @@ pub fn pixel_saliency(a: &Attribution, height: usize, width: usize) -> Tensor {
 /// For each pixel of one saliency plane, its position in the ranking: 0 for the most salient.
 /// A stable descending sort: equal values keep their row-major order.
 pub fn rank_of_pixels(saliency: &[f32]) -> Vec<usize> {
+    // -0.0 counts as 0.0 (`+ 0.0` turns it positive) and NaN as the least salient.
+    let key: Vec<f32> = saliency
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                f32::NEG_INFINITY
+            } else {
+                v + 0.0
+            }
+        })
+        .collect();
     let mut order: Vec<usize> = (0..saliency.len()).collect();
-    order.sort_by(|&a, &b| saliency[b].total_cmp(&saliency[a]));
+    order.sort_by(|&a, &b| key[b].total_cmp(&key[a]));
     let mut rank = vec![0; saliency.len()];
     for (r, &p) in order.iter().enumerate() {
         rank[p] = r;

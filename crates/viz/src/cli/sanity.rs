@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use attribution::metrics::sanity::{cascading_randomization, passes, PASS_BELOW};
+use attribution::metrics::sanity::{
+    cascading_randomization, criterion_stage, passes, CRITERION_LAYER, PASS_BELOW,
+};
 use attribution::Method;
 use clap::Args;
 use image::{Rgb, RgbImage};
@@ -116,6 +118,8 @@ pub fn run(a: SanityArgs, ctx: Context) -> Result<()> {
                     "ssim": s.ssim,
                 })).collect::<Vec<_>>(),
                 "passes": pass,
+                "criterion_layer": CRITERION_LAYER,
+                "criterion_spearman": criterion_stage(&stages).map(|s| s.spearman),
                 "pass_below": PASS_BELOW,
                 "out": out.display().to_string(),
             })
@@ -127,10 +131,15 @@ pub fn run(a: SanityArgs, ctx: Context) -> Result<()> {
             println!("{name:<28} {:>9.3} {:>7.3}", s.spearman, s.ssim);
         }
         println!(
-            "{}: {} (rank correlation with every layer re-drawn {:.3}; passes below {PASS_BELOW}) -> {}",
+            "{}: {} (rank correlation {:.3} with the classifier and block5 re-drawn, down to \
+             {CRITERION_LAYER}; passes below {PASS_BELOW}) -> {}",
             method.name(),
-            if pass { "passes" } else { "FAILS: the map does not depend on the weights" },
-            stages.last().map_or(0.0, |s| s.spearman),
+            if pass {
+                "passes"
+            } else {
+                "FAILS: the map barely depends on the top layers' weights"
+            },
+            criterion_stage(&stages).map_or(f32::NAN, |s| s.spearman),
             out.display()
         );
     }
