@@ -507,7 +507,22 @@ fn interrupted_grid_leaves_the_old_output() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    // A shell that starts jobs in the background without job control makes them ignore
+    // SIGINT; then the interruption comes as SIGTERM (what matters is the old output).
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(5) {
+            std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert!(!exit.success());
     untouched(&dir);
 }
@@ -591,6 +606,57 @@ fn bad_attribution_requests() {
         ),
         1,
         &["unknown method 'nope'"],
+    );
+    fails(
+        &viz(
+            &dir,
+            &[
+                "evaluate",
+                "sample:chelsea",
+                "--weights",
+                w,
+                "--step",
+                "0",
+                "--plot",
+                "out.png",
+            ],
+        ),
+        1,
+        &["--step"],
+    );
+    fails(
+        &viz(
+            &dir,
+            &[
+                "sanity",
+                "sample:chelsea",
+                "--weights",
+                w,
+                "--method",
+                "gradcamm",
+                "--out",
+                "out.png",
+            ],
+        ),
+        1,
+        &["did you mean 'gradcam'"],
+    );
+    fails(
+        &viz(
+            &dir,
+            &[
+                "compare",
+                "sample:chelsea",
+                "--weights",
+                w,
+                "--evaluate",
+                "0",
+                "--out",
+                "out.png",
+            ],
+        ),
+        1,
+        &["--evaluate"],
     );
     // Conv-only weights cannot explain a class.
     let notop = repo().join("weights/vgg16_notop.safetensors");

@@ -632,3 +632,86 @@ fn compare_draws_every_method() {
     assert_eq!(width, 6 * 224 + 5 * 4);
     assert!(height > 4 * 224, "{height}");
 }
+
+#[test]
+fn evaluate_curves_json_dump_and_plot() {
+    let dir = temp_dir("evaluate");
+    let w = tiny();
+    let v = json(&viz(
+        &dir,
+        &[
+            "evaluate",
+            "sample:chelsea",
+            "--weights",
+            w.to_str().unwrap(),
+            "--method",
+            "gradcam++",
+            "--step",
+            "448",
+            "--dump",
+            "eval.safetensors",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["method"], "gradcam++");
+    assert_eq!(v["points"], 113, "224 * 224 / 448 + 1");
+    let (del, ins) = (
+        v["deletion_auc"][0].as_f64().unwrap(),
+        v["insertion_auc"][0].as_f64().unwrap(),
+    );
+    assert!((0.0..=1.0).contains(&del) && (0.0..=1.0).contains(&ins));
+    assert_eq!(
+        v["road"][0]["most_relevant_first"]
+            .as_array()
+            .unwrap()
+            .len(),
+        9
+    );
+    assert!(v["average_drop_percent"][0].is_number());
+    let dump = tensor::io::load(&dir.join("eval.safetensors")).unwrap();
+    assert_eq!(dump.tensors["saliency"].shape(), &[1, 224, 224]);
+    assert_eq!(dump.tensors["deletion"].shape(), &[1, 113]);
+    assert_eq!(dump.tensors["insertion"].shape(), &[1, 113]);
+    // Both curves end where the other starts: nothing deleted = everything inserted.
+    let (d, i) = (
+        dump.tensors["deletion"].data(),
+        dump.tensors["insertion"].data(),
+    );
+    assert!((d[0] - i[112]).abs() < 1e-5, "{} vs {}", d[0], i[112]);
+    let svg = std::fs::read_to_string(dir.join("chelsea_gradcampp_curves.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.contains("insertion, AUC"));
+}
+
+#[test]
+fn sanity_table_json_and_figure() {
+    let dir = temp_dir("sanity");
+    let w = tiny();
+    let run = |method: &str| {
+        json(&viz(
+            &dir,
+            &[
+                "sanity",
+                "sample:chelsea",
+                "--weights",
+                w.to_str().unwrap(),
+                "--method",
+                method,
+                "--json",
+            ],
+        ))
+    };
+    let v = run("gradcam");
+    let stages = v["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 17, "the original and 16 layers with weights");
+    assert_eq!(stages[0]["spearman"], 1.0);
+    assert_eq!(stages[1]["randomized_down_to"], "predictions");
+    assert_eq!(stages[16]["randomized_down_to"], "block1_conv1");
+    assert_eq!(v["criterion_layer"], "block5_conv1");
+    assert_eq!(v["passes"], true, "Grad-CAM depends on the top layers");
+    // Guided backpropagation's map barely changes (Adebayo et al.'s finding).
+    let v = run("guided-backprop");
+    assert_eq!(v["passes"], false, "{v}");
+    // Reproducible: the same seed gives the same numbers.
+    assert_eq!(run("guided-backprop")["stages"], v["stages"]);
+    assert!(png_size(&dir.join("chelsea_guided-backprop_sanity.png")).0 > 224 * 9);
+}

@@ -157,11 +157,16 @@ pub struct MethodRun {
     pub ms: f64,
     pub all_zero: bool,
     pub map_shape: Vec<usize>,
+    /// Deletion and insertion AUC, when the comparison evaluates the maps.
+    pub aucs: Option<(f32, f32)>,
 }
 
 /// Every method of `methods` on one image, side by side: the photo, then one tile per method
-/// (6 per row, each at the model's input size) labelled with its name and time. All explain the
-/// same class: `class`, or the first run's top-1. `on_method(name)` is called after each.
+/// (6 per row, each at the model's input size) labelled with its name and time, and with
+/// `evaluate_step` its deletion and insertion AUC (`attribution::metrics::deletion`, that many
+/// pixels per point). All explain the same class: `class`, or the first run's top-1.
+/// `on_method(name)` is called after each.
+#[allow(clippy::too_many_arguments)]
 pub fn compare_figure(
     model: &Vgg16,
     original: &RgbImage,
@@ -169,10 +174,11 @@ pub fn compare_figure(
     methods: &[Method],
     class: Option<usize>,
     opts: &Options,
+    evaluate_step: Option<usize>,
     on_method: &mut dyn FnMut(&str),
 ) -> Result<(RgbImage, Vec<MethodRun>, Option<usize>)> {
     let side = model.input_size() as u32;
-    let mut tiles = vec![(original.clone(), vec!["input".to_string(), String::new()])];
+    let mut tiles = vec![(original.clone(), vec!["input".to_string()])];
     let mut runs = Vec::new();
     let mut chosen = class;
     opts.validate()?;
@@ -188,15 +194,32 @@ pub fn compare_figure(
         };
         let figure = attribution_figure(model, original, input, method, chosen, &opts)?;
         chosen = Some(figure.result.classes[0]);
-        tiles.push((
-            figure.picture,
-            vec![method.name().to_string(), format!("{:.0} ms", figure.ms)],
-        ));
+        let mut label = vec![method.name().to_string(), format!("{:.0} ms", figure.ms)];
+        let aucs = match evaluate_step {
+            Some(step) => {
+                let [_, _, h, w] = input.dims4();
+                let saliency = attribution::metrics::pixel_saliency(&figure.result, h, w);
+                let curves = attribution::metrics::deletion::deletion_insertion(
+                    model,
+                    input,
+                    &saliency,
+                    &figure.result.classes,
+                    step,
+                    opts.batch,
+                )?;
+                let aucs = (curves.deletion_auc[0], curves.insertion_auc[0]);
+                label.push(format!("del {:.3} ins {:.3}", aucs.0, aucs.1));
+                Some(aucs)
+            }
+            None => None,
+        };
+        tiles.push((figure.picture, label));
         runs.push(MethodRun {
             method,
             ms: figure.ms,
             all_zero: figure.all_zero,
             map_shape: figure.result.map.shape().to_vec(),
+            aucs,
         });
         on_method(method.name());
     }

@@ -29,6 +29,10 @@ pub struct CompareArgs {
     pub options: MethodArgs,
     #[command(flatten)]
     pub resize: ResizeArg,
+    /// Also evaluate every map: deletion and insertion AUC with this many pixels per point
+    /// (see `viz evaluate`; 224 is its default, larger is faster).
+    #[arg(long, value_name = "STEP")]
+    pub evaluate: Option<usize>,
     /// The figure (default: the image name + "_compare.png").
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -50,6 +54,9 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}_compare.png", stem(&a.image))));
     check_output(&out, &[&a.image])?;
+    if a.evaluate == Some(0) {
+        return crate::error::invalid!("--evaluate needs a step of at least 1 pixel");
+    }
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
@@ -62,6 +69,7 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
         &methods,
         class,
         &opts,
+        a.evaluate,
         &mut |name| {
             progress.set_message(format!("{name} done"));
             progress.inc(1);
@@ -77,6 +85,8 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
                 "ms": r.ms,
                 "all_zero": r.all_zero,
                 "map_shape": r.map_shape,
+                "deletion_auc": r.aucs.map(|a| a.0),
+                "insertion_auc": r.aucs.map(|a| a.1),
             })
         })
         .collect();
