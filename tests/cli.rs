@@ -715,3 +715,76 @@ fn sanity_table_json_and_figure() {
     assert_eq!(run("guided-backprop")["stages"], v["stages"]);
     assert!(png_size(&dir.join("chelsea_guided-backprop_sanity.png")).0 > 224 * 9);
 }
+
+#[test]
+fn trace_shows_the_tape() {
+    let dir = temp_dir("trace");
+    let w = tiny();
+    ok(&viz(
+        &dir,
+        &[
+            "gradcam",
+            "sample:chelsea",
+            "--weights",
+            w.to_str().unwrap(),
+            "--dump",
+            "cam.safetensors",
+            "--trace",
+            "trace.json",
+        ],
+    ));
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("trace.json")).unwrap()).unwrap();
+    let nodes = trace["nodes"].as_array().unwrap();
+    for key in [
+        "id",
+        "op",
+        "name",
+        "inputs",
+        "shape",
+        "bytes",
+        "forward_ms",
+        "backward_ms",
+        "value_norm",
+        "grad_norm",
+    ] {
+        assert!(nodes[0].get(key).is_some(), "{key}");
+    }
+    // The target layer's gradient norm is the norm of the dumped gradients.
+    let target = nodes.iter().find(|n| n["name"] == "block5_conv3").unwrap();
+    let dump = tensor::io::load(&dir.join("cam.safetensors")).unwrap();
+    let norm = tensor::trace::norm(&dump.tensors["gradients"]);
+    let traced = target["grad_norm"].as_f64().unwrap();
+    assert!((traced - norm).abs() <= 1e-6 * norm, "{traced} vs {norm}");
+    // Weights get no gradient; the score is the last node, with gradient 1.
+    let weight = nodes
+        .iter()
+        .find(|n| n["name"] == "fc1" && n["op"] == "leaf")
+        .unwrap();
+    assert!(weight["grad_norm"].is_null());
+    let last = nodes.last().unwrap();
+    assert_eq!(
+        (last["op"].as_str(), last["name"].as_str()),
+        (Some("sum"), Some("score"))
+    );
+    assert_eq!(last["grad_norm"], 1.0);
+
+    // The table, for a forward only: no gradients anywhere.
+    let out = viz(
+        &dir,
+        &[
+            "predict",
+            "sample:chelsea",
+            "--weights",
+            w.to_str().unwrap(),
+            "--trace",
+            "-",
+        ],
+    );
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("frozen_conv2d") && text.contains("block1_conv1") && text.contains("|grad|"),
+        "{text}"
+    );
+}

@@ -93,6 +93,7 @@ pub fn gradients_of_rows(
         let n = rows.batch.min(rows.count - start);
         let mut g = Graph::new();
         let x = g.input(rows.build(start, n, make_row));
+        g.name_from(0, "input");
         let logits = model.forward_logits_with(&mut g, x, 0, relu)?;
         let classes: Vec<usize> = (start..start + n).map(rows.class_of_row).collect();
         let total = record_score(&mut g, model, logits, &classes, score);

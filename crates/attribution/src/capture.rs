@@ -95,6 +95,7 @@ pub fn capture_with(
         Graph::no_grad()
     };
     let a = g.input(activations.clone());
+    g.name_from(0, &model.layers()[layer].name);
     let logits_var = model.forward_logits(&mut g, a, layer + 1)?;
     let logits = g.value(logits_var).clone();
     let probabilities = model.probabilities(&logits);

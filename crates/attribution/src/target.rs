@@ -57,6 +57,7 @@ pub fn record_score(
     classes: &[usize],
     score: Score,
 ) -> Var {
+    let start = g.len();
     let [rows, num_classes] = g.value(logits).dims2();
     debug_assert_eq!(rows, classes.len());
     let mut mask = vec![0.0; rows * num_classes];
@@ -72,7 +73,9 @@ pub fn record_score(
         },
     };
     let picked = g.mul(scores, mask);
-    g.sum(picked)
+    let total = g.sum(picked);
+    g.name_from(start, "score");
+    total
 }
 
 /// `score(logits)[r, classes[r]]` for every row, without a tape.

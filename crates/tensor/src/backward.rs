@@ -48,8 +48,10 @@ impl Graph {
         }
         grads[loss.0] = Some(Tensor::full(loss_value.shape(), 1.0));
 
+        let mut recorder = self.recorder.as_ref().and_then(|r| r.lock().ok());
         for i in (0..=loss.0).rev() {
             let Some(dy) = grads[i].take() else { continue };
+            let started = recorder.is_some().then(std::time::Instant::now);
             let node = &self.nodes[i];
             let y = &node.value;
             // `give(v, g)` adds `g` to the gradient of input `v`, if `v` wants one.
@@ -161,6 +163,11 @@ impl Graph {
                 Op::Sqrt { x } => give(*x, ops::elementwise::sqrt_backward(y, &dy)),
                 Op::Softmax { x } => give(*x, ops::softmax::softmax_backward(y, &dy)),
                 Op::LogSoftmax { x } => give(*x, ops::softmax::log_softmax_backward(y, &dy)),
+            }
+            if let (Some(r), Some(started)) = (recorder.as_mut(), started) {
+                let node = &mut r.trace.nodes[i];
+                node.backward_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+                node.grad_norm = Some(crate::trace::norm(&dy));
             }
             // Keep the node's own gradient: callers read intermediate gradients (Grad-CAM reads
             // d score / d activations).

@@ -17,6 +17,7 @@ use crate::ops::conv2d::ConvGeometry;
 use crate::ops::frozen_conv::PackedConv;
 use crate::ops::relu::ReluRule;
 use crate::tensor::Tensor;
+use crate::trace;
 
 /// A handle to a value recorded on a [`Graph`]. Cheap to copy; only meaningful for its graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,10 +40,32 @@ pub struct Node {
 }
 
 /// The tape. Record values with its methods, then call [`Graph::backward`].
-#[derive(Default)]
 pub struct Graph {
     pub(crate) nodes: Vec<Node>,
     no_grad: bool,
+    /// What `--trace` shows, when tracing is on (see [`crate::trace`]).
+    pub(crate) recorder: Option<std::sync::Mutex<trace::Recorder>>,
+}
+
+impl Default for Graph {
+    fn default() -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            no_grad: false,
+            recorder: trace::enabled().then(|| std::sync::Mutex::new(trace::Recorder::new())),
+        }
+    }
+}
+
+impl Drop for Graph {
+    /// A traced graph leaves its trace behind as the last one (see [`crate::trace::last`]).
+    fn drop(&mut self) {
+        if let Some(r) = self.recorder.take() {
+            if let Ok(r) = r.into_inner() {
+                trace::keep(r.trace);
+            }
+        }
+    }
 }
 
 impl Graph {
@@ -54,9 +77,18 @@ impl Graph {
     /// An empty tape for inference: values are computed, nothing needs a gradient, and ops keep no
     /// extra state for backward.
     pub fn no_grad() -> Graph {
-        Graph {
-            nodes: Vec::new(),
-            no_grad: true,
+        let mut g = Graph::default();
+        g.no_grad = true;
+        g
+    }
+
+    /// Names the nodes recorded from position `start` on (those not named yet) after the model
+    /// layer that recorded them, for traces. Does nothing when tracing is off.
+    pub fn name_from(&mut self, start: usize, name: &str) {
+        if let Some(r) = &self.recorder {
+            if let Ok(mut r) = r.lock() {
+                r.name_from(start, name);
+            }
         }
     }
 
@@ -103,6 +135,24 @@ impl Graph {
     }
 
     fn push(&mut self, value: Tensor, op: Op, needs_grad: bool) -> Var {
+        self.push_traced(value, op, needs_grad, None)
+    }
+
+    /// `push`, telling the trace the op that computed the value when `op` had to be recorded
+    /// as a leaf (no gradient through it).
+    fn push_traced(
+        &mut self,
+        value: Tensor,
+        op: Op,
+        needs_grad: bool,
+        computed_by: Option<&Op>,
+    ) -> Var {
+        if let Some(r) = &self.recorder {
+            if let Ok(mut r) = r.lock() {
+                let by = computed_by.unwrap_or(&op);
+                r.push(&value, by.name(), by.inputs().iter().map(|v| v.0).collect());
+            }
+        }
         self.nodes.push(Node {
             value,
             op,
@@ -114,8 +164,11 @@ impl Graph {
     /// Records the result of an op whose inputs are `parents`.
     fn record(&mut self, value: Tensor, op: Op, parents: &[Var]) -> Var {
         let needs_grad = !self.no_grad && parents.iter().any(|p| self.nodes[p.0].needs_grad);
-        let op = if needs_grad { op } else { Op::Leaf };
-        self.push(value, op, needs_grad)
+        if needs_grad {
+            self.push(value, op, needs_grad)
+        } else {
+            self.push_traced(value, Op::Leaf, false, Some(&op))
+        }
     }
 
     pub(crate) fn needs_grad(&self, v: Var) -> bool {

@@ -101,6 +101,7 @@ pub mod ops;
 pub mod rng;
 pub mod tensor;
 pub mod testing;
+pub mod trace;
 
 pub use backward::Gradients;
 pub use graph::{Graph, Node, Var};

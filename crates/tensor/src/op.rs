@@ -81,6 +81,35 @@ pub enum Op {
 }
 
 impl Op {
+    /// The nodes the op reads, in order.
+    pub fn inputs(&self) -> Vec<Var> {
+        match self {
+            Op::Leaf => vec![],
+            Op::Conv2d { x, w, b, .. } => [Some(*x), Some(*w), *b].into_iter().flatten().collect(),
+            Op::Dense { x, w, b } => [Some(*x), Some(*w), *b].into_iter().flatten().collect(),
+            Op::BiasAdd { x, b } => vec![*x, *b],
+            Op::Affine { x, scale, shift } => vec![*x, *scale, *shift],
+            Op::Add { a, b } | Op::Mul { a, b } => vec![*a, *b],
+            Op::FrozenConv2d { x, .. }
+            | Op::Relu { x, .. }
+            | Op::Sigmoid { x }
+            | Op::MaxPool2x2 { x, .. }
+            | Op::Reshape { x }
+            | Op::ChannelsLast { x }
+            | Op::Select { x, .. }
+            | Op::Sum { x }
+            | Op::Mean { x }
+            | Op::SumAxis { x, .. }
+            | Op::MeanAxis { x, .. }
+            | Op::MaxAxis { x, .. }
+            | Op::Scale { x, .. }
+            | Op::Square { x }
+            | Op::Sqrt { x }
+            | Op::Softmax { x }
+            | Op::LogSoftmax { x } => vec![*x],
+        }
+    }
+
     /// A short name of the op (for traces and error messages).
     pub fn name(&self) -> &'static str {
         match self {

@@ -68,7 +68,9 @@ impl Vgg16 {
     fn record_checked(&self, g: &mut Graph, x: Var, span: Span) -> Var {
         let mut h = x;
         for layer in &self.layers()[span.from..=span.to] {
+            let start = g.len();
             let next = layer.module.record(g, h, span.relu);
+            g.name_from(start, &layer.name);
             if h != x && h != next {
                 g.release(h);
             }
@@ -108,9 +110,10 @@ impl Vgg16 {
         } else {
             x
         };
-        Ok(self.layers()[last]
-            .module
-            .record_without_activation(g, h, relu))
+        let (start, layer) = (g.len(), &self.layers()[last]);
+        let logits = layer.module.record_without_activation(g, h, relu);
+        g.name_from(start, &layer.name);
+        Ok(logits)
     }
 
     /// The activation that turns the logits into the model's output: `Sigmoid` for a sigmoid
@@ -138,7 +141,9 @@ impl Vgg16 {
         let mut outputs = Vec::with_capacity(span.to + 1 - span.from);
         let mut h = x;
         for layer in &self.layers()[span.from..=span.to] {
+            let start = g.len();
             h = layer.module.record(g, h, span.relu);
+            g.name_from(start, &layer.name);
             outputs.push(h);
         }
         Ok(outputs)
@@ -194,9 +199,13 @@ impl Vgg16 {
         } else {
             self.record_checked(g, x, Span::to(conv_at - 1))
         };
+        let start = g.len();
         let mut h = g.frozen_conv2d_channels(h, conv, channels, Some(ReluRule::Standard));
-        for _ in conv_at + 1..=last {
+        g.name_from(start, &self.layers()[conv_at].name);
+        for pool in conv_at + 1..=last {
+            let start = g.len();
             h = g.max_pool2x2(h);
+            g.name_from(start, &self.layers()[pool].name);
         }
         Ok(h)
     }

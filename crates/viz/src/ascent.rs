@@ -140,6 +140,7 @@ pub fn run(
     for step in 0..config.steps {
         let mut g = Graph::new();
         let x = g.input(images.clone());
+        g.name_from(0, "image");
         let act = model.forward_channels(&mut g, x, config.layer, &config.filters)?;
         let m = g.constant(mask.clone());
         let weighted = g.mul(act, m);

@@ -45,6 +45,7 @@ pub fn gradients_and_logits(
             &[end - start, c, h, w],
             input.data()[start * len..end * len].to_vec(),
         ));
+        g.name_from(0, "input");
         let l = model.forward_logits_with(&mut g, x, 0, relu)?;
         let values = g.value(l).clone();
         num_classes = values.dims2()[1];

@@ -44,9 +44,15 @@ pub struct AttributeArgs {
     pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,
+    #[command(flatten)]
+    pub trace: super::trace::TraceArg,
 }
 
 pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
+    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
+        crate::output::check_output(p, &[])?;
+    }
+    a.trace.start();
     let method = Method::parse(&a.method)?;
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -125,5 +131,6 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
             out.display()
         );
     }
+    a.trace.finish()?;
     Ok(())
 }

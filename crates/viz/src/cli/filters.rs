@@ -66,6 +66,8 @@ pub struct FiltersArgs {
     pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,
+    #[command(flatten)]
+    pub trace: super::trace::TraceArg,
 }
 
 /// `A..B` (half-open) -> [A, B).
@@ -112,6 +114,10 @@ fn start(a: &FiltersArgs) -> Result<Start> {
 }
 
 pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
+    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
+        crate::output::check_output(p, &[])?;
+    }
+    a.trace.start();
     let model = load_model(a.weights.weights.as_deref(), false)?;
     let filters = match (a.filter, &a.filters) {
         (Some(f), _) => vec![f],
@@ -202,5 +208,6 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
             figure.ascent_ms / 1e3
         );
     }
+    a.trace.finish()?;
     Ok(())
 }

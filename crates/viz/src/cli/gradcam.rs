@@ -42,9 +42,15 @@ pub struct GradcamArgs {
     pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub json: JsonArg,
+    #[command(flatten)]
+    pub trace: super::trace::TraceArg,
 }
 
 pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
+    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
+        crate::output::check_output(p, &[])?;
+    }
+    a.trace.start();
     let out = a
         .out
         .clone()
@@ -120,5 +126,6 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
             out.display()
         );
     }
+    a.trace.finish()?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod sanity;
 pub mod summary;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 

@@ -25,9 +25,15 @@ pub struct PredictArgs {
     pub resize: ResizeArg,
     #[command(flatten)]
     pub json: JsonArg,
+    #[command(flatten)]
+    pub trace: super::trace::TraceArg,
 }
 
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
+    if let Some(p) = args.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
+        crate::output::check_output(p, &[])?;
+    }
+    args.trace.start();
     let model = load_model(args.weights.weights.as_deref(), true)?;
     let (_, input) = crate::samples::load_for(&model, &args.image, args.resize.mode())?;
     let started = Instant::now();
@@ -46,5 +52,6 @@ pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     } else {
         report::print_predictions(&preds, true);
     }
+    args.trace.finish()?;
     Ok(())
 }
