@@ -318,6 +318,8 @@ fn demo_writes_every_figure_and_an_index() {
         "activations_block1_conv1.png",
         "gradcam.png",
         "compare.png",
+        "tape_gradcam.svg",
+        "tape_ascent.svg",
         "index.html",
     ] {
         assert!(figs.join(f).is_file(), "{f} missing");
@@ -325,6 +327,11 @@ fn demo_writes_every_figure_and_an_index() {
     let html = std::fs::read_to_string(figs.join("index.html")).unwrap();
     assert!(html.contains("<img src=\"gradcam.png\"") && html.contains("Simonyan"));
     assert!(html.contains("The 20 attribution methods") && html.contains("viz compare "));
+    // Sections in the notebook's order: activations (5.4.1), filters (5.4.2), heatmaps (5.4.3).
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s} missing"));
+    assert!(at("Intermediate activations") < at("What the filters respond to"));
+    assert!(at("What the filters respond to") < at("Heatmaps of class activation"));
+    assert!(at("Heatmaps of class activation") < at("Inside the tape"));
 }
 
 #[test]

@@ -113,3 +113,83 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// A horizontal bar chart of positive `values` on a log scale (one bar per labelled item, in
+/// order, the value printed at the bar's end): gradient norms across layers span many orders of
+/// magnitude.
+pub fn log_bar_chart(title: &str, x_label: &str, items: &[(String, f64)]) -> String {
+    let positive: Vec<f64> = items.iter().map(|i| i.1).filter(|v| *v > 0.0).collect();
+    let lo = positive
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor();
+    let hi = positive.iter().copied().fold(0.0, f64::max).log10().ceil();
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (-1.0, 1.0)
+    };
+    let (left, right, top, row) = (130.0, 90.0, 44.0, 20.0);
+    let width = 640.0;
+    let pw = width - left - right;
+    let height = top + row * items.len() as f64 + 50.0;
+    let x_of = |v: f64| left + pw * ((v.max(10f64.powf(lo)).log10() - lo) / (hi - lo));
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
+    for e in (lo as i32)..=(hi as i32) {
+        let x = x_of(10f64.powi(e));
+        let _ = writeln!(
+            svg,
+            r##"<path d="M{x} {top} V{}" stroke="#ddd"/>"##,
+            height - 44.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x}" y="{}" text-anchor="middle">1e{e}</text>"#,
+            height - 30.0
+        );
+    }
+    for (k, (label, v)) in items.iter().enumerate() {
+        let y = top + row * k as f64;
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            y + 14.0,
+            escape(label)
+        );
+        if *v > 0.0 {
+            let end = x_of(*v);
+            let _ = writeln!(
+                svg,
+                r##"<rect x="{left}" y="{}" width="{:.1}" height="{}" fill="#1f77b4"/><text x="{}" y="{}">{v:.3e}</text>"##,
+                y + 3.0,
+                (end - left).max(1.0),
+                row - 6.0,
+                end + 4.0,
+                y + 14.0
+            );
+        }
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        left + pw / 2.0,
+        height - 10.0,
+        escape(x_label)
+    );
+    svg.push_str("</svg>\n");
+    svg
+}

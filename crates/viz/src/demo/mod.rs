@@ -19,7 +19,7 @@ use crate::locate;
 use crate::output::check_output;
 use crate::render;
 use crate::samples;
-pub use page::Figure;
+pub use page::{Figure, Section};
 
 /// What the demo wrote.
 pub struct DemoReport {
@@ -107,6 +107,7 @@ pub fn run(
         "block3_conv1_filter0.png".into(),
     )?;
     figures.push(Figure {
+            section: Section::Filters,
         file,
         caption: format!("Filter 0 of block3_conv1, 150 px, {steps} steps of gradient ascent (the book: a polka-dot pattern)."),
         command: command(format!("filters --layer block3_conv1 --filter 0 --steps {steps} --seed 0")),
@@ -124,6 +125,7 @@ pub fn run(
             format!("{layer}_grid.png"),
         )?;
         figures.push(Figure {
+            section: Section::Filters,
             file,
             caption: format!("The first 64 filters of {layer}, 64 px each, {steps} steps, 8 per row in reading order (filter 8*row + column)."),
             command: command(format!(
@@ -139,6 +141,7 @@ pub fn run(
     let input = to_model_input(&original, model);
     render::save_png(&dir.join("input.png"), &original)?;
     figures.push(Figure {
+        section: Section::Activations,
         file: "input.png".into(),
         caption: format!("The input image: {image_name}."),
         command: String::new(),
@@ -150,6 +153,7 @@ pub fn run(
         let file = format!("activations_{layer}.png");
         render::save_png(&dir.join(&file), &picture)?;
         figures.push(Figure {
+            section: Section::Activations,
             file,
             caption: format!("Every channel of {layer} for the input image (16 per row; normalised per channel)."),
             command: command(format!("activations {image_arg} --layer {layer}")),
@@ -186,6 +190,7 @@ pub fn run(
                 render::save_png(&dir.join(heatmap), &figure.heatmap)?;
                 let c = figure.cam.classes[0];
                 figures.push(Figure {
+            section: Section::Heatmaps,
                     file,
                     caption: format!(
                         "Grad-CAM of the top class of {what}, {} ({c}), at block5_conv3.",
@@ -228,6 +233,7 @@ pub fn run(
                 .map(|r| format!("{} ({:.1} s)", r.method.name(), r.ms / 1e3))
                 .unwrap_or_default();
             figures.push(Figure {
+            section: Section::Methods,
                 file: "compare.png".into(),
                 caption: format!(
                     "The {} attribution methods of pytorch-grad-cam and captum on the input image, \
@@ -252,8 +258,100 @@ pub fn run(
                  see weights/README.md for how to get them."
             .to_string(),
     };
+    // 5. Inside the tape: gradient norms layer by layer, for Grad-CAM and one ascent step.
+    if let Some(full) = full {
+        let started = Instant::now();
+        let input = to_model_input(&original, full);
+        let layer = full.layer_index("block5_conv3")?;
+        let trace = traced(|| {
+            crate::gradcam::grad_cam(full, &input, layer, None, Score::Logit)
+                .map(|_| ())
+                .map_err(Into::into)
+        })?;
+        write_gradient_chart(
+            dir,
+            "tape_gradcam.svg",
+            "Grad-CAM: d logit / d (layer output), the input image",
+            &trace,
+        )?;
+        figures.push(Figure {
+            section: Section::Tape,
+            file: "tape_gradcam.svg".into(),
+            caption: "The Grad-CAM backward: the norm of the gradient of the class logit with respect to each layer's output, from the logit down to block5_conv3 (the tape starts there: nothing below is differentiated).".into(),
+            command: if model.has_classifier() {
+                command(format!("gradcam {image_arg} --trace -"))
+            } else {
+                format!("viz gradcam {image_arg} --trace -")
+            },
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let started = Instant::now();
+    let request = FilterRequest {
+        layer: model.layer_index("block3_conv1")?,
+        filters: vec![0],
+        size: Some(150),
+        steps: Some(1),
+        step_size: None,
+        variant: Variant::FirstEdition,
+        start: Start::Seed(0),
+        revive: false,
+    };
+    let trace = traced(|| figures::filters(model, request, |_| {}).map(|_| ()))?;
+    write_gradient_chart(
+        dir,
+        "tape_ascent.svg",
+        "One ascent step: d loss / d (layer output), filter 0 of block3_conv1",
+        &trace,
+    )?;
+    figures.push(Figure {
+        section: Section::Tape,
+        file: "tape_ascent.svg".into(),
+        caption: "One step of filter visualization: the norm of the gradient of the filter's mean activation with respect to each layer's output, from block3_conv1 down to the image.".into(),
+        command: command("filters --layer block3_conv1 --filter 0 --steps 1 --seed 0 --trace -".into()),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+
     page::write_index(dir, &figures, &note, &model.source)?;
     Ok(DemoReport { figures, note })
+}
+
+/// Runs `work` with tracing on and returns the trace of the last graph it recorded.
+fn traced(work: impl FnOnce() -> Result<()>) -> Result<tensor::trace::Trace> {
+    tensor::trace::enable(true);
+    let result = work();
+    tensor::trace::enable(false);
+    result?;
+    tensor::trace::last().ok_or_else(|| crate::error::Error::Invalid("no graph was traced".into()))
+}
+
+/// The gradient norm where the backward leaves each named layer (its last node with a
+/// gradient), from the output down, as an SVG bar chart in `dir/file`.
+fn write_gradient_chart(
+    dir: &Path,
+    file: &str,
+    title: &str,
+    trace: &tensor::trace::Trace,
+) -> Result<()> {
+    let mut items: Vec<(String, f64)> = Vec::new();
+    for node in &trace.nodes {
+        let (Some(name), Some(g)) = (&node.name, node.grad_norm) else {
+            continue;
+        };
+        if &**name == "score" {
+            continue;
+        }
+        match items.last_mut() {
+            Some((last, value)) if last.as_str() == &**name => *value = g,
+            _ => items.push((name.to_string(), g)),
+        }
+    }
+    items.reverse();
+    let svg = crate::plot::log_bar_chart(title, "L2 norm of the gradient (log scale)", &items);
+    Ok(tensor::io::write_atomically(
+        &dir.join(file),
+        svg.as_bytes(),
+    )?)
 }
 
 /// "Chelsea the cat, a tabby (sample:chelsea; photograph by ..., CC0 ...)".
