@@ -37,6 +37,11 @@
 //! - NaN activations or gradients are not replaced by 0 before the eigen projection, as
 //!   pytorch-grad-cam does; they are reported as an error instead.
 
+/// The textbook chapter `docs/gradients-end-to-end.md`: one Grad-CAM backward and one ascent
+/// step, node by node (its code blocks run as tests).
+#[doc = include_str!("../../../docs/gradients-end-to-end.md")]
+pub mod chapter {}
+
 pub mod batched;
 pub mod cam;
 pub mod capture;

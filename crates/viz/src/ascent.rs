@@ -142,9 +142,11 @@ pub fn run(
         let x = g.input(images.clone());
         g.name_from(0, "image");
         let act = model.forward_channels(&mut g, x, config.layer, &config.filters)?;
+        let loss_start = g.len();
         let m = g.constant(mask.clone());
         let weighted = g.mul(act, m);
         let total = g.sum(weighted);
+        g.name_from(loss_start, "loss");
 
         // Each image's own loss, for the record.
         for (record, loss) in losses.iter_mut().zip(per_image_sums(g.value(weighted))) {

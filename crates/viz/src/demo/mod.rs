@@ -338,7 +338,7 @@ fn write_gradient_chart(
         let (Some(name), Some(g)) = (&node.name, node.grad_norm) else {
             continue;
         };
-        if &**name == "score" {
+        if matches!(&**name, "score" | "loss") {
             continue;
         }
         match items.last_mut() {
