@@ -54,3 +54,56 @@ pub fn photo(dir: &Path) -> PathBuf {
     .unwrap();
     p
 }
+
+/// Width and height of a PNG file.
+pub fn png_size(p: &Path) -> (u32, u32) {
+    image::image_dimensions(p).unwrap()
+}
+
+/// What an output file held before a failing command: it must survive.
+pub const PRECIOUS: &[u8] = b"an existing file that must survive";
+
+/// Checks the failure contract; returns the message.
+pub fn fails(out: &Output, code: i32, expect: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    if code == 1 {
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "not one line: {stderr}"
+        );
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+    for e in expect {
+        assert!(stderr.contains(e), "expected '{e}' in: {stderr}");
+    }
+    stderr
+}
+
+/// An output file with known content, to check it is left alone.
+pub fn precious(dir: &Path) -> PathBuf {
+    let p = dir.join("out.png");
+    std::fs::write(&p, PRECIOUS).unwrap();
+    p
+}
+
+pub fn untouched(dir: &Path) {
+    assert_eq!(
+        std::fs::read(dir.join("out.png")).unwrap(),
+        PRECIOUS,
+        "existing output was damaged"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
