@@ -14,6 +14,9 @@
 //! A map that finds the evidence makes the deletion curve fall fast (small area) and the
 //! insertion curve rise fast (large area). The perturbed images of all curves are built one
 //! batch at a time from their index ([`crate::batched`]), so memory is bounded by `batch`.
+//! (Nothing of the unperturbed forward can be reused: changing pixels changes the first layer
+//! already, and through its 3 x 3 windows everything after it. Ablation-CAM, which perturbs a
+//! layer, does start from that layer.)
 
 use tensor::Tensor;
 use vgg16::{Error, Result, Vgg16};
