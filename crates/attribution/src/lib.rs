@@ -129,7 +129,7 @@ impl Options {
             layer,
             score: Score::Logit,
             smooth: Smooth::None,
-            batch: 16,
+            batch: 4,
             max_channels: None,
             steps: 50,
             baseline: Baseline::Zero,
