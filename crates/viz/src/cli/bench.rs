@@ -68,6 +68,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
     if !names.is_empty() {
         let input = workloads::input_224();
         let opts = attribution::Options::new(model.layer_index("block5_conv3")?);
+        // Warm-up (untimed), as the PyTorch side does: one backward to the input at 224 px.
+        let saliency = attribution::Method::parse("saliency")?;
+        attribution::attribute(&model, &input, saliency, None, &opts)?;
         for name in names {
             let method = attribution::Method::parse(&name)?;
             bar.set_message(format!("attribute --method {name}"));
