@@ -60,7 +60,8 @@ fn predict_json() {
             "bilinear",
         ],
     ));
-    assert_eq!(text.lines().count(), 5);
+    assert_eq!(text.lines().count(), 6, "5 predictions and the preprocessing: {text}");
+    assert!(text.ends_with("(preprocessing: caffe)\n"), "{text}");
 }
 
 #[test]
@@ -573,5 +574,71 @@ fn weights_are_found_like_an_installed_tool() {
     assert!(
         stderr.contains("searched:") && stderr.contains("empty/viz"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn preprocessing_is_reported_and_a_guess_is_said() {
+    let dir = temp_dir("preprocessing");
+    let w = tiny();
+    let v = json(&viz(
+        &dir,
+        &[
+            "predict",
+            "sample:chelsea",
+            "--weights",
+            w.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    assert_eq!(v["preprocessing"], "caffe");
+    let v = json(&viz(
+        &dir,
+        &[
+            "gradcam",
+            "sample:chelsea",
+            "--weights",
+            w.to_str().unwrap(),
+            "--dump",
+            "d.safetensors",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["preprocessing"], "caffe");
+    let dump = tensor::io::load(&dir.join("d.safetensors")).unwrap();
+    assert_eq!(
+        dump.tensors["input"].shape(),
+        &[1, 3, 224, 224],
+        "the model's input is dumped"
+    );
+    // The same weights without the metadata: the preprocessing is guessed, and said to be.
+    let file = tensor::io::load(&w).unwrap();
+    let mut named: Vec<(String, tensor::Tensor)> = file.tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let bare = dir.join("bare.safetensors");
+    tensor::io::save(&bare, &named, &Default::default()).unwrap();
+    let out = viz(
+        &dir,
+        &[
+            "predict",
+            "sample:chelsea",
+            "--weights",
+            bare.to_str().unwrap(),
+        ],
+    );
+    let stdout = ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not say how its images are preprocessed; using caffe"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("(preprocessing: caffe)"), "{stdout}");
+    let summary = ok(&viz(
+        &dir,
+        &["summary", "--weights", bare.to_str().unwrap()],
+    ));
+    assert!(
+        summary.contains("Preprocessing: caffe (guessed"),
+        "{summary}"
     );
 }

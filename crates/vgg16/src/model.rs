@@ -22,6 +22,9 @@ pub struct Vgg16 {
     pub(crate) layers: Vec<Layer>,
     /// How images must be prepared for these weights.
     pub preprocessing: Preprocessing,
+    /// True when the file did not say (no `preprocessing` metadata) and it was guessed from the
+    /// tensor names: torch for torchvision's names, caffe otherwise.
+    pub preprocessing_guessed: bool,
     /// Where the weights came from (the file's `source` metadata, or a description).
     pub source: String,
 }
@@ -120,6 +123,7 @@ impl Vgg16 {
         let model = Vgg16 {
             layers,
             preprocessing,
+            preprocessing_guessed: !metadata.contains_key("preprocessing"),
             source,
         };
         model.check_head().map_err(|e| err(e.to_string()))?;

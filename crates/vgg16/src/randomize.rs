@@ -32,6 +32,7 @@ impl Vgg16 {
         let mut copy = Vgg16 {
             layers: self.layers.clone(),
             preprocessing: self.preprocessing,
+            preprocessing_guessed: self.preprocessing_guessed,
             source: self.source.clone(),
         };
         for &i in layers {

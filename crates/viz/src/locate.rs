@@ -111,6 +111,19 @@ pub fn load_model(weights: Option<&Path>, need_classifier: bool) -> Result<Vgg16
         None => default_weights(need_classifier)?,
     };
     let model = Vgg16::load(&path)?;
+    if model.preprocessing_guessed {
+        crate::notes::later(format!(
+            "warning: {} does not say how its images are preprocessed; using {} (guessed from its \
+             tensor names: {})",
+            path.display(),
+            model.preprocessing.name(),
+            match model.preprocessing {
+                vgg16::Preprocessing::Torch =>
+                    "torchvision's, so RGB / 255 with ImageNet mean and std",
+                vgg16::Preprocessing::Caffe => "Keras's, so BGR with the ImageNet mean subtracted",
+            }
+        ));
+    }
     if need_classifier && !model.has_classifier() {
         return invalid!(
             "{}: conv-only weights (no fc1, fc2, predictions); this command needs the classifier: \

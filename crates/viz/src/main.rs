@@ -9,7 +9,11 @@ use viz::cli::{run, Cli};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // Warnings and notes of a run that succeeded (a failure says only its error).
+            viz::notes::flush();
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let message = e.to_string().replace('\n', " ");
             eprintln!("error: {message}");

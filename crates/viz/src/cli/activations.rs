@@ -57,7 +57,10 @@ pub fn run(a: ActivationsArgs, _: Context) -> Result<()> {
     let (picture, activations) = figures::activations(&model, &input, layer)?;
     let elapsed = started.elapsed().as_secs_f64() * 1e3;
     if let Some(d) = &a.dump {
-        render::save_tensors(d, vec![("activations", activations)])?;
+        render::save_tensors(
+            d,
+            vec![("activations", activations), ("input", input.clone())],
+        )?;
     }
     render::save_png(&out, &picture)?;
     if a.json.json {
@@ -69,6 +72,7 @@ pub fn run(a: ActivationsArgs, _: Context) -> Result<()> {
                 "out": out.display().to_string(),
                 "dump": a.dump.map(|d| d.display().to_string()),
                 "activations_ms": elapsed,
+                "preprocessing": model.preprocessing.name(),
             })
         );
     }

@@ -81,6 +81,7 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
         let mut tensors = vec![
             ("map", result.map.clone()),
             ("logits", result.logits.clone()),
+            ("input", input.clone()),
         ];
         for (name, t) in [
             ("weights", &result.weights),
@@ -120,14 +121,16 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
                 "heatmap": a.heatmap.as_ref().map(|p| p.display().to_string()),
                 "dump": a.dump.as_ref().map(|p| p.display().to_string()),
                 "ms": figure.ms,
+                "preprocessing": model.preprocessing.name(),
             })
         );
     } else {
         report::print_predictions(&preds, false);
         println!(
-            "{} of class {class} ({label}) in {:.0} ms -> {}",
+            "{} of class {class} ({label}) in {:.0} ms ({} preprocessing) -> {}",
             method.name(),
             figure.ms,
+            model.preprocessing.name(),
             out.display()
         );
     }

@@ -30,7 +30,7 @@ pub struct FiltersArgs {
     pub layer: String,
     #[command(flatten)]
     pub weights: WeightsArg,
-    /// One filter.
+    /// One filter (without --filter or --filters: filter 0, and a note on stderr says so).
     #[arg(long, conflicts_with = "filters")]
     pub filter: Option<usize>,
     /// A half-open range A..B of filters, optimised together as a batch and drawn as a grid.
@@ -122,7 +122,13 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
     let filters = match (a.filter, &a.filters) {
         (Some(f), _) => vec![f],
         (None, Some(range)) => parse_range(range)?,
-        (None, None) => vec![0],
+        (None, None) => {
+            crate::notes::later(format!(
+                "note: no --filter or --filters given: drawing filter 0 of {} (--filters 0..64 draws a grid)",
+                a.layer
+            ));
+            vec![0]
+        }
     };
     let layer = model.layer_index(&a.layer)?;
     let out = a.out.clone().unwrap_or_else(|| match filters[..] {

@@ -83,6 +83,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
                 ("cam", result.cams.reshape(&[h, w])),
                 ("activations", result.activations.clone()),
                 ("gradients", result.gradients.clone()),
+                ("input", input.clone()),
             ],
         )?;
     }
@@ -115,14 +116,16 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
                 "heatmap": a.heatmap.as_ref().map(|p| p.display().to_string()),
                 "dump": a.dump.as_ref().map(|p| p.display().to_string()),
                 "gradcam_ms": figure.gradcam_ms,
+                "preprocessing": model.preprocessing.name(),
             })
         );
     } else {
         report::print_predictions(&preds, false);
         println!(
-            "Grad-CAM of class {class} ({}) at {} -> {}",
+            "Grad-CAM of class {class} ({}) at {} ({} preprocessing) -> {}",
             model.class_label(class),
             a.layer,
+            model.preprocessing.name(),
             out.display()
         );
     }

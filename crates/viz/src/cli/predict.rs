@@ -47,10 +47,16 @@ pub fn run(args: PredictArgs, _: Context) -> Result<()> {
         let list = report::predictions_json(&preds);
         println!(
             "{}",
-            json!({"predictions": list, "image": image, "forward_ms": forward_ms})
+            json!({
+                "predictions": list,
+                "image": image,
+                "forward_ms": forward_ms,
+                "preprocessing": model.preprocessing.name(),
+            })
         );
     } else {
         report::print_predictions(&preds, true);
+        println!("(preprocessing: {})", model.preprocessing.name());
     }
     args.trace.finish()?;
     Ok(())

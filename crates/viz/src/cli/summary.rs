@@ -18,5 +18,14 @@ pub struct SummaryArgs {
 pub fn run(args: SummaryArgs, _: Context) -> Result<()> {
     let model = load_model(args.weights.weights.as_deref(), false)?;
     print!("{}", model.summary(args.size, args.size)?);
+    println!(
+        "Preprocessing: {}{}",
+        model.preprocessing.name(),
+        if model.preprocessing_guessed {
+            " (guessed from the tensor names; the file does not say)"
+        } else {
+            " (from the file)"
+        }
+    );
     Ok(())
 }
