@@ -60,7 +60,11 @@ fn predict_json() {
             "bilinear",
         ],
     ));
-    assert_eq!(text.lines().count(), 6, "5 predictions and the preprocessing: {text}");
+    assert_eq!(
+        text.lines().count(),
+        6,
+        "5 predictions and the preprocessing: {text}"
+    );
     assert!(text.ends_with("(preprocessing: caffe)\n"), "{text}");
 }
 

@@ -24,6 +24,7 @@ pub mod module;
 pub mod names;
 pub mod preprocess;
 pub mod randomize;
+pub mod resample;
 pub mod summary;
 pub mod weights;
 

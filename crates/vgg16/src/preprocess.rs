@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::resample;
 use image::{ImageReader, Limits, RgbImage};
 use tensor::Tensor;
 
@@ -61,11 +62,13 @@ impl Preprocessing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resize {
     /// Keras `load_img`'s default (PIL NEAREST): each output pixel copies the source pixel under
-    /// its centre.
+    /// its centre, exactly as Pillow picks it ([`crate::resample::nearest`]).
     Nearest,
     /// PIL's BILINEAR: a triangle filter, widened when shrinking so that every source pixel
-    /// contributes (antialiased, like torchvision's `antialias=True`).
+    /// contributes (antialiased, like torchvision's `antialias=True`); bit for bit as Pillow.
     Bilinear,
+    /// PIL's BICUBIC (the default of PIL's own `resize`), bit for bit as Pillow.
+    Bicubic,
 }
 
 /// Largest width or height accepted, and the decoder's memory cap: a file claiming to be
@@ -132,84 +135,16 @@ fn decode<R: std::io::BufRead + std::io::Seek>(
     Ok(image.to_rgb8())
 }
 
-/// Resizes to `width x height`.
+/// Resizes to `width x height` exactly as Pillow's `Image.resize` (see [`crate::resample`]).
 pub fn resize(img: &RgbImage, width: u32, height: u32, mode: Resize) -> RgbImage {
     if img.dimensions() == (width, height) {
         return img.clone();
     }
     match mode {
-        Resize::Nearest => {
-            let (sw, sh) = img.dimensions();
-            let src_index = |d: u32, s: u32, n: u32| {
-                (((d as f64 + 0.5) * s as f64 / n as f64) as u32).min(s - 1)
-            };
-            RgbImage::from_fn(width, height, |x, y| {
-                *img.get_pixel(src_index(x, sw, width), src_index(y, sh, height))
-            })
-        }
-        Resize::Bilinear => {
-            let (sw, sh) = img.dimensions();
-            let src: Vec<f32> = img.as_raw().iter().map(|&v| v as f32).collect();
-            // Rows first (horizontal pass), then columns, like PIL.
-            let wx = triangle_weights(sw as usize, width as usize);
-            let wy = triangle_weights(sh as usize, height as usize);
-            let mut tmp = vec![0.0f32; sh as usize * width as usize * 3];
-            for y in 0..sh as usize {
-                for (x, (start, weights)) in wx.iter().enumerate() {
-                    for c in 0..3 {
-                        let mut acc = 0.0;
-                        for (k, w) in weights.iter().enumerate() {
-                            acc += w * src[(y * sw as usize + start + k) * 3 + c];
-                        }
-                        tmp[(y * width as usize + x) * 3 + c] = acc;
-                    }
-                }
-            }
-            let mut out = RgbImage::new(width, height);
-            for (y, (start, weights)) in wy.iter().enumerate() {
-                for x in 0..width as usize {
-                    for c in 0..3 {
-                        let mut acc = 0.0;
-                        for (k, w) in weights.iter().enumerate() {
-                            acc += w * tmp[((start + k) * width as usize + x) * 3 + c];
-                        }
-                        out.get_pixel_mut(x as u32, y as u32)[c] =
-                            acc.round().clamp(0.0, 255.0) as u8;
-                    }
-                }
-            }
-            out
-        }
+        Resize::Nearest => resample::nearest(img, width, height),
+        Resize::Bilinear => resample::resample(img, width, height, resample::Filter::Bilinear),
+        Resize::Bicubic => resample::resample(img, width, height, resample::Filter::Bicubic),
     }
-}
-
-/// For each output index: the first source index and the normalised weights of the source
-/// pixels from there on (PIL's bilinear filter, support widened by the shrink factor).
-fn triangle_weights(src: usize, dst: usize) -> Vec<(usize, Vec<f32>)> {
-    let scale = src as f64 / dst as f64;
-    let filter_scale = scale.max(1.0);
-    let support = filter_scale;
-    (0..dst)
-        .map(|i| {
-            let centre = (i as f64 + 0.5) * scale;
-            let lo = ((centre - support + 0.5).floor().max(0.0)) as usize;
-            let hi = ((centre + support + 0.5).floor() as usize)
-                .min(src)
-                .max(lo + 1);
-            let mut w: Vec<f64> = (lo..hi)
-                .map(|j| (1.0 - ((j as f64 - centre + 0.5) / filter_scale).abs()).max(0.0))
-                .collect();
-            let total: f64 = w.iter().sum();
-            if total > 0.0 {
-                w.iter_mut().for_each(|v| *v /= total);
-            } else {
-                w = vec![0.0; hi - lo];
-                let nearest = (centre.floor() as usize).clamp(lo, hi - 1);
-                w[nearest - lo] = 1.0;
-            }
-            (lo, w.into_iter().map(|v| v as f32).collect())
-        })
-        .collect()
 }
 
 /// The model input `[1, 3, H, W]` for an RGB image, in the weights' convention.

@@ -24,7 +24,8 @@ pub struct JsonArg {
 /// `--resize nearest|bilinear`.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct ResizeArg {
-    /// Resampling to the input size: nearest (Keras's default) or bilinear (PIL's, antialiased).
+    /// Resampling to the input size, exactly as Pillow: nearest (Keras's default), bilinear or
+    /// bicubic (antialiased).
     #[arg(long, value_enum, default_value_t = ResizeChoice::Nearest)]
     pub resize: ResizeChoice,
 }
@@ -33,6 +34,7 @@ pub struct ResizeArg {
 pub enum ResizeChoice {
     Nearest,
     Bilinear,
+    Bicubic,
 }
 
 impl ResizeArg {
@@ -40,6 +42,7 @@ impl ResizeArg {
         match self.resize {
             ResizeChoice::Nearest => Resize::Nearest,
             ResizeChoice::Bilinear => Resize::Bilinear,
+            ResizeChoice::Bicubic => Resize::Bicubic,
         }
     }
 }
