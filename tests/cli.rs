@@ -646,3 +646,91 @@ fn preprocessing_is_reported_and_a_guess_is_said() {
         "{summary}"
     );
 }
+
+#[test]
+fn several_images_in_one_run() {
+    let dir = temp_dir("several");
+    let w = tiny();
+    let w = w.to_str().unwrap();
+    let v = json(&viz(
+        &dir,
+        &[
+            "gradcam",
+            "sample:chelsea",
+            "sample:coffee",
+            "--weights",
+            w,
+            "--out-dir",
+            "cams",
+            "--dump",
+            "batch.safetensors",
+            "--json",
+        ],
+    ));
+    let images = v["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    assert_eq!(images[1]["out"], "cams/coffee_cam.png");
+    assert!(
+        dir.join("cams/chelsea_cam.png").is_file() && dir.join("cams/coffee_cam.png").is_file()
+    );
+    let batch = tensor::io::load(&dir.join("batch.safetensors")).unwrap();
+    assert_eq!(
+        batch.tensors["cam"].shape(),
+        &[2, 14, 14],
+        "the batch axis is kept"
+    );
+    assert_eq!(batch.tensors["input"].shape(), &[2, 3, 224, 224]);
+    // The same map as a run on the coffee alone.
+    ok(&viz(
+        &dir,
+        &[
+            "gradcam",
+            "sample:coffee",
+            "--weights",
+            w,
+            "--dump",
+            "one.safetensors",
+        ],
+    ));
+    let one = tensor::io::load(&dir.join("one.safetensors")).unwrap();
+    let second = &batch.tensors["cam"].data()[196..];
+    let err = one.tensors["cam"]
+        .data()
+        .iter()
+        .zip(second)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "{err}");
+    // attribute too; single-file options are refused with several images.
+    let v = json(&viz(
+        &dir,
+        &[
+            "attribute",
+            "sample:chelsea",
+            "sample:rocket",
+            "--method",
+            "saliency",
+            "--weights",
+            w,
+            "--out-dir",
+            "maps",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["images"].as_array().unwrap().len(), 2);
+    assert!(dir.join("maps/rocket_saliency.png").is_file());
+    let out = viz(
+        &dir,
+        &[
+            "gradcam",
+            "sample:chelsea",
+            "sample:coffee",
+            "--weights",
+            w,
+            "--out",
+            "x.png",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out-dir"));
+}

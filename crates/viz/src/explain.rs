@@ -42,16 +42,7 @@ pub fn attribution_figure(
     let classes = class.map(|c| vec![c]);
     let result = attribution::attribute(model, input, method, classes.as_deref(), opts)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    let (picture, alone, all_zero) = if method.is_cam() {
-        let (h, w) = (result.map.shape()[1], result.map.shape()[2]);
-        let (normalised, all_zero) =
-            attribution::gradcam::normalised_by_max(&result.map.data()[..h * w]);
-        let (overlay, heat) = render::overlay(original, &normalised, h, w);
-        (overlay, heat, all_zero)
-    } else {
-        let first = first_image(&result.map);
-        (saliency_picture(&first), signed_picture(&first), false)
-    };
+    let (picture, alone, all_zero) = draw(&result, 0, original);
     Ok(AttributionFigure {
         result,
         picture,
@@ -61,10 +52,27 @@ pub fn attribution_figure(
     })
 }
 
-/// The first image of `[N, C, H, W]`, as `[C, H, W]`.
-fn first_image(map: &Tensor) -> Tensor {
+/// The pictures of image `i` of `result` (made from `original`): the overlay and the heat map
+/// alone for a CAM method, the saliency and signed pictures for an input-space method; and
+/// whether a CAM map was all zero.
+pub fn draw(result: &Attribution, i: usize, original: &RgbImage) -> (RgbImage, RgbImage, bool) {
+    if result.method.is_cam() {
+        let (h, w) = (result.map.shape()[1], result.map.shape()[2]);
+        let (normalised, all_zero) =
+            attribution::gradcam::normalised_by_max(&result.map.data()[i * h * w..(i + 1) * h * w]);
+        let (overlay, heat) = render::overlay(original, &normalised, h, w);
+        (overlay, heat, all_zero)
+    } else {
+        let image = image_of(&result.map, i);
+        (saliency_picture(&image), signed_picture(&image), false)
+    }
+}
+
+/// Image `i` of `[N, C, H, W]`, as `[C, H, W]`.
+fn image_of(map: &Tensor, i: usize) -> Tensor {
     let [_, c, h, w] = map.dims4();
-    Tensor::new(&[c, h, w], map.data()[..c * h * w].to_vec())
+    let len = c * h * w;
+    Tensor::new(&[c, h, w], map.data()[i * len..(i + 1) * len].to_vec())
 }
 
 /// The `q`-quantile (0..1) of `values` (nearest rank on the sorted values).

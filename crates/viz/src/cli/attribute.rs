@@ -16,8 +16,14 @@ use crate::render;
 
 #[derive(Args, Debug)]
 pub struct AttributeArgs {
-    /// The image (PNG or JPEG), or sample:chelsea, sample:coffee, sample:rocket.
-    pub image: PathBuf,
+    /// The image (PNG or JPEG), or sample:chelsea, sample:coffee, sample:rocket. Several images
+    /// run as one batch, one picture each in --out-dir.
+    #[arg(required = true, num_args = 1..)]
+    pub images: Vec<PathBuf>,
+    /// With several images: the folder of the pictures (`<image name>_<method>.png`; default:
+    /// the current folder).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
     /// The method: gradcam, hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,
     /// eigencam, eigengradcam, scorecam, ablationcam, saliency, input-x-gradient,
     /// integrated-gradients, smoothgrad, smoothgrad-sq, vargrad, guided-backprop, deconvnet,
@@ -54,10 +60,16 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
     }
     a.trace.start();
     let method = Method::parse(&a.method)?;
+    if a.images.len() > 1 {
+        run_many(&a, method)?;
+        a.trace.finish()?;
+        return Ok(());
+    }
+    let image = a.images[0].clone();
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "{}_{}.png",
-            stem(&a.image),
+            stem(&image),
             method.name().replace('+', "p")
         ))
     });
@@ -65,12 +77,12 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
         .into_iter()
         .flatten()
     {
-        check_output(p, &[&a.image])?;
+        check_output(p, &[&image])?;
     }
     let model = load_model(a.weights.weights.as_deref(), true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
-    let (original, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;
+    let (original, input) = crate::samples::load_for(&model, &image, a.resize.mode())?;
     let figure = attribution_figure(&model, &original, &input, method, class, &opts)?;
     let result = &figure.result;
     render::save_png(&out, &figure.picture)?;
@@ -135,5 +147,71 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
         );
     }
     a.trace.finish()?;
+    Ok(())
+}
+
+/// Several images: one batch through the method, one picture each.
+fn run_many(a: &AttributeArgs, method: Method) -> Result<()> {
+    super::many::no_single_outputs(a.images.len(), a.out.as_ref(), a.heatmap.as_ref())?;
+    let dir = a.out_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let outs = super::many::outputs(&a.images, &dir, &method.name().replace('+', "p"))?;
+    if let Some(p) = &a.dump {
+        check_output(
+            p,
+            &a.images.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        )?;
+    }
+    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let opts = a.options.options(&model)?;
+    let class = a.class.resolve(&model)?;
+    let (originals, input) = super::many::load_batch(&model, &a.images, a.resize.mode())?;
+    let classes = class.map(|c| vec![c; a.images.len()]);
+    let result = attribution::attribute(&model, &input, method, classes.as_deref(), &opts)?;
+    let mut rows = Vec::new();
+    for (i, ((original, out), image)) in originals.iter().zip(&outs).zip(&a.images).enumerate() {
+        let (picture, _, all_zero) = crate::explain::draw(&result, i, original);
+        render::save_png(out, &picture)?;
+        let c = result.classes[i];
+        rows.push(json!({
+            "image": image.display().to_string(),
+            "class": c,
+            "label": model.class_label(c),
+            "all_zero": all_zero,
+            "out": out.display().to_string(),
+        }));
+    }
+    if let Some(p) = &a.dump {
+        let mut tensors = vec![
+            ("map", result.map.clone()),
+            ("logits", result.logits.clone()),
+            ("input", input.clone()),
+        ];
+        if let Some(w) = &result.weights {
+            tensors.push(("weights", w.clone()));
+        }
+        render::save_tensors(p, tensors)?;
+    }
+    if a.json.json {
+        println!(
+            "{}",
+            json!({
+                "method": method.name(),
+                "images": rows,
+                "preprocessing": model.preprocessing.name(),
+                "dump": a.dump.as_ref().map(|p| p.display().to_string()),
+            })
+        );
+    } else {
+        for r in &rows {
+            println!(
+                "{}: {} of class {} ({}) -> {}",
+                r["image"].as_str().unwrap_or(""),
+                method.name(),
+                r["class"],
+                r["label"].as_str().unwrap_or(""),
+                r["out"].as_str().unwrap_or("")
+            );
+        }
+    }
     Ok(())
 }

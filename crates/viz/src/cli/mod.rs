@@ -15,6 +15,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod filters;
 pub mod gradcam;
+pub mod many;
 pub mod predict;
 pub mod progress;
 pub mod report;
