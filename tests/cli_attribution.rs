@@ -258,7 +258,7 @@ fn trace_shows_the_tape() {
 
 #[test]
 fn bad_attribution_requests() {
-    let dir = temp_dir("attribute");
+    let dir = temp_dir("bad-attribute");
     precious(&dir);
     let w = tiny();
     let w = w.to_str().unwrap();
