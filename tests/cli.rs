@@ -239,7 +239,7 @@ fn filters_single_grid_dump_and_init() {
     assert_eq!(v["size"], 64);
 
     // The keras.io 2020 variant crops 25 px per side.
-    json(&viz(
+    let v = json(&viz(
         &dir,
         &[
             "filters",
@@ -263,6 +263,29 @@ fn filters_single_grid_dump_and_init() {
         ],
     ));
     assert_eq!(png_size(&dir.join("k.png")), (30, 30));
+    assert_eq!(
+        v["step"], 1275.0,
+        "keras.io's 10 for [-1, 1] inputs, in caffe units"
+    );
+    // A crop that would leave less than 8 px is refused.
+    let out = viz(
+        &dir,
+        &[
+            "filters",
+            "--layer",
+            "block3_conv1",
+            "--weights",
+            w,
+            "--filter",
+            "0",
+            "--size",
+            "57",
+            "--variant",
+            "keras2020",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use --size 58 or more"));
 }
 
 #[test]

@@ -25,8 +25,9 @@ pub enum Variant {
     /// Deep Learning with Python, 1st edition: `g / (sqrt(mean(g^2)) + 1e-5)`, step 1, 40 steps,
     /// loss over the whole map.
     FirstEdition,
-    /// keras.io (2020): `g / ||g||`, step 10, 30 steps, loss without a 2-pixel border, and a
-    /// 25-pixel centre crop when rendering.
+    /// keras.io (2020): `g / ||g||`, step 10 for inputs in [-1, 1] (so in the model's input
+    /// units, see [`Variant::default_step_size`]), 30 steps, loss without a 2-pixel border,
+    /// rendered with contrast 0.15 and a 25-pixel centre crop.
     Keras2020,
 }
 
@@ -37,10 +38,28 @@ impl Variant {
             Variant::Keras2020 => 30,
         }
     }
-    pub fn default_step_size(self) -> f32 {
+    /// The step: 1 for the first edition (in the model's input units, as the book's caffe
+    /// input); for keras2020, keras.io's 10 for inputs in [-1, 1], i.e. 10 / 2 of the input
+    /// range, scaled to the model's input range for pixels 0..255 (mean over the channels):
+    /// 1275 for caffe (range 255), about 22 for torch (range 1 / std, about 4.4).
+    pub fn default_step_size(self, prep: vgg16::Preprocessing) -> f32 {
         match self {
             Variant::FirstEdition => 1.0,
-            Variant::Keras2020 => 10.0,
+            Variant::Keras2020 => {
+                let range: f32 = (0..3)
+                    .map(|c| prep.encode(c, 255.0) - prep.encode(c, 0.0))
+                    .sum::<f32>()
+                    / 3.0;
+                10.0 * range / 2.0
+            }
+        }
+    }
+
+    /// The deprocessing contrast: the book's 0.1, keras.io's 0.15.
+    pub fn render_contrast(self) -> f64 {
+        match self {
+            Variant::FirstEdition => 0.1,
+            Variant::Keras2020 => 0.15,
         }
     }
     /// Pixels excluded at each border of the layer's output when computing the loss.

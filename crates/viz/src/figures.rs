@@ -54,6 +54,9 @@ pub struct FilterFigure {
     pub ascent_ms: f64,
 }
 
+/// The smallest rendered picture a crop may leave, in pixels.
+pub const MIN_RENDERED: usize = 8;
+
 /// Runs the ascent of `request` and renders it; `on_step(step)` after every step.
 pub fn filters(
     model: &Vgg16,
@@ -62,7 +65,9 @@ pub fn filters(
 ) -> Result<FilterFigure> {
     let single = request.filters.len() == 1;
     let variant = request.variant;
-    let step_size = request.step_size.unwrap_or(variant.default_step_size());
+    let step_size = request
+        .step_size
+        .unwrap_or(variant.default_step_size(model.preprocessing));
     if !step_size.is_finite() || step_size <= 0.0 || step_size > 1e6 {
         return invalid!("--step must be a positive number (got {step_size})");
     }
@@ -87,6 +92,15 @@ pub fn filters(
             (start, size, Some(seed))
         }
     };
+    let crop = variant.render_crop();
+    if crop > 0 && size < 2 * crop + MIN_RENDERED {
+        return invalid!(
+            "--size {size}: the keras2020 recipe crops {crop} px from each side when rendering, \
+             which would leave {} px; use --size {} or more",
+            size.saturating_sub(2 * crop),
+            2 * crop + MIN_RENDERED
+        );
+    }
     let config = AscentConfig {
         layer: request.layer,
         filters: request.filters,
@@ -106,12 +120,20 @@ pub fn filters(
     let ascent_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let per_image = 3 * size * size;
-    let crop = variant.render_crop().min(size.saturating_sub(1) / 2);
+    let crop = variant.render_crop();
     let tiles: Vec<_> = result
         .images
         .data()
         .chunks(per_image)
-        .map(|image| render::deprocess(image, size, model.preprocessing, crop))
+        .map(|image| {
+            render::deprocess_with(
+                image,
+                size,
+                model.preprocessing,
+                crop,
+                variant.render_contrast(),
+            )
+        })
         .collect();
     let picture = if single {
         tiles[0].clone()

@@ -14,6 +14,17 @@ use crate::error::Result;
 /// truncates, like numpy's `astype('uint8')`). Input `[3, S, S]` in model channel order; output
 /// in true RGB (caffe weights see B, G, R: the channels are put back in R, G, B order).
 pub fn deprocess(image: &[f32], size: usize, prep: Preprocessing, crop: usize) -> RgbImage {
+    deprocess_with(image, size, prep, crop, 0.1)
+}
+
+/// [`deprocess`] with another contrast than the book's 0.1 (keras.io's recipe uses 0.15).
+pub fn deprocess_with(
+    image: &[f32],
+    size: usize,
+    prep: Preprocessing,
+    crop: usize,
+    contrast: f64,
+) -> RgbImage {
     let n = image.len() as f64;
     let mean = image.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var = image
@@ -29,7 +40,7 @@ pub fn deprocess(image: &[f32], size: usize, prep: Preprocessing, crop: usize) -
         let mut px = [0u8; 3];
         for (c, &rgb) in order.iter().enumerate() {
             let v = image[c * plane + (y as usize + crop) * size + x as usize + crop] as f64;
-            let v = ((v - mean) / (std + 1e-5) * 0.1 + 0.5).clamp(0.0, 1.0) * 255.0;
+            let v = ((v - mean) / (std + 1e-5) * contrast + 0.5).clamp(0.0, 1.0) * 255.0;
             px[rgb] = v as u8;
         }
         image::Rgb(px)

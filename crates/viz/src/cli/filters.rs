@@ -42,7 +42,8 @@ pub struct FiltersArgs {
     /// Gradient-ascent steps (default: 40 for first-edition, 30 for keras2020).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub steps: Option<u32>,
-    /// Step size (default: 1 for first-edition, 10 for keras2020).
+    /// Step size (default: 1 for first-edition; for keras2020, keras.io's 10 for inputs in
+    /// [-1, 1] scaled to the model's input units: 1275 for caffe, about 22 for torch).
     #[arg(long)]
     pub step: Option<f32>,
     /// Which published recipe: first-edition (the book, default) or keras2020.
