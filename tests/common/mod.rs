@@ -12,9 +12,12 @@ pub fn tiny() -> PathBuf {
     repo().join("tests/fixtures/tiny_vgg16.safetensors")
 }
 
-/// A fresh temporary folder for one test.
+/// A fresh temporary folder for one test, never shared with another test of the same run (a
+/// counter makes it unique even when two tests pass the same name).
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("viz-test-{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("viz-test-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -21,18 +21,7 @@ pub fn line_plot(
     let (width, height, left, right, top, bottom) = (560.0, 380.0, 60.0, 20.0, 40.0, 50.0);
     let (pw, ph) = (width - left - right, height - top - bottom);
     let y_max = if y_max > 0.0 { y_max } else { 1.0 };
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
+    let mut svg = open_svg(width as f64, height as f64, title);
     // Axes and ticks.
     let _ = writeln!(
         svg,
@@ -108,6 +97,23 @@ pub fn line_plot(
     svg
 }
 
+/// The start of a plot: the `<svg>` element, a white background and the centred title.
+fn open_svg(width: f64, height: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
+    svg
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -136,18 +142,7 @@ pub fn log_bar_chart(title: &str, x_label: &str, items: &[(String, f64)]) -> Str
     let pw = width - left - right;
     let height = top + row * items.len() as f64 + 50.0;
     let x_of = |v: f64| left + pw * ((v.max(10f64.powf(lo)).log10() - lo) / (hi - lo));
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
+    let mut svg = open_svg(width, height, title);
     for e in (lo as i32)..=(hi as i32) {
         let x = x_of(10f64.powi(e));
         let _ = writeln!(

@@ -55,10 +55,7 @@ pub struct AttributeArgs {
 }
 
 pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
-    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
-        crate::output::check_output(p, &[])?;
-    }
-    a.trace.start();
+    a.trace.start()?;
     let method = Method::parse(&a.method)?;
     if a.images.len() > 1 {
         run_many(&a, method)?;
@@ -90,22 +87,7 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
         render::save_png(p, &figure.alone)?;
     }
     if let Some(p) = &a.dump {
-        let mut tensors = vec![
-            ("map", result.map.clone()),
-            ("logits", result.logits.clone()),
-            ("input", input.clone()),
-        ];
-        for (name, t) in [
-            ("weights", &result.weights),
-            ("scaled", &result.scaled),
-            ("activations", &result.activations),
-            ("gradients", &result.gradients),
-        ] {
-            if let Some(t) = t {
-                tensors.push((name, t.clone()));
-            }
-        }
-        render::save_tensors(p, tensors)?;
+        render::save_tensors(p, dump_tensors(result, &input))?;
     }
     let class = result.classes[0];
     let label = model.class_label(class);
@@ -181,15 +163,7 @@ fn run_many(a: &AttributeArgs, method: Method) -> Result<()> {
         }));
     }
     if let Some(p) = &a.dump {
-        let mut tensors = vec![
-            ("map", result.map.clone()),
-            ("logits", result.logits.clone()),
-            ("input", input.clone()),
-        ];
-        if let Some(w) = &result.weights {
-            tensors.push(("weights", w.clone()));
-        }
-        render::save_tensors(p, tensors)?;
+        render::save_tensors(p, dump_tensors(&result, &input))?;
     }
     if a.json.json {
         println!(
@@ -214,4 +188,28 @@ fn run_many(a: &AttributeArgs, method: Method) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `--dump` holds: `map`, `logits`, the model `input`, and where the method has them
+/// `weights`, `scaled`, `activations`, `gradients` (all with the batch axis).
+fn dump_tensors(
+    result: &attribution::Attribution,
+    input: &tensor::Tensor,
+) -> Vec<(&'static str, tensor::Tensor)> {
+    let mut tensors = vec![
+        ("map", result.map.clone()),
+        ("logits", result.logits.clone()),
+        ("input", input.clone()),
+    ];
+    for (name, t) in [
+        ("weights", &result.weights),
+        ("scaled", &result.scaled),
+        ("activations", &result.activations),
+        ("gradients", &result.gradients),
+    ] {
+        if let Some(t) = t {
+            tensors.push((name, t.clone()));
+        }
+    }
+    tensors
 }

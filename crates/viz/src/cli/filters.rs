@@ -115,10 +115,7 @@ fn start(a: &FiltersArgs) -> Result<Start> {
 }
 
 pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
-    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
-        crate::output::check_output(p, &[])?;
-    }
-    a.trace.start();
+    a.trace.start()?;
     let model = load_model(a.weights.weights.as_deref(), false)?;
     let filters = match (a.filter, &a.filters) {
         (Some(f), _) => vec![f],

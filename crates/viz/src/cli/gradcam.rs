@@ -53,10 +53,7 @@ pub struct GradcamArgs {
 }
 
 pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
-    if let Some(p) = a.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
-        crate::output::check_output(p, &[])?;
-    }
-    a.trace.start();
+    a.trace.start()?;
     if a.images.len() > 1 {
         run_many(&a)?;
         a.trace.finish()?;

@@ -30,10 +30,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
-    if let Some(p) = args.trace.trace.as_ref().filter(|p| p.as_os_str() != "-") {
-        crate::output::check_output(p, &[])?;
-    }
-    args.trace.start();
+    args.trace.start()?;
     let model = load_model(args.weights.weights.as_deref(), true)?;
     let (_, input) = crate::samples::load_for(&model, &args.image, args.resize.mode())?;
     let started = Instant::now();

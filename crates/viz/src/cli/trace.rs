@@ -19,11 +19,16 @@ pub struct TraceArg {
 }
 
 impl TraceArg {
-    /// Turns tracing on when asked; call before the work.
-    pub fn start(&self) {
+    /// Checks the output path (`-` is stdout) and turns tracing on when asked; call before the
+    /// work.
+    pub fn start(&self) -> Result<()> {
+        if let Some(p) = self.trace.as_ref().filter(|p| p.as_os_str() != "-") {
+            crate::output::check_output(p, &[])?;
+        }
         if self.trace.is_some() {
             tensor::trace::enable(true);
         }
+        Ok(())
     }
 
     /// Writes or prints the trace; call after the work.
