@@ -163,6 +163,20 @@ impl Graph {
                 Op::Sqrt { x } => give(*x, ops::elementwise::sqrt_backward(y, &dy)),
                 Op::Softmax { x } => give(*x, ops::softmax::softmax_backward(y, &dy)),
                 Op::LogSoftmax { x } => give(*x, ops::softmax::log_softmax_backward(y, &dy)),
+                Op::Pad2d { x, pad, .. } => {
+                    give(*x, ops::pad_crop::pad_backward(x_of(x).shape(), *pad, &dy))
+                }
+                Op::Crop2d { x, top, left } => give(
+                    *x,
+                    ops::pad_crop::crop_backward(x_of(x).shape(), *top, *left, &dy),
+                ),
+                Op::Warp { x, map } => give(*x, ops::warp::backward(x_of(x).shape(), map, &dy)),
+                Op::ChannelMix { x, matrix } => {
+                    give(*x, ops::channel_mix::backward(x_of(x).shape(), matrix, &dy))
+                }
+                Op::InverseRealDft2 { x, tables } => {
+                    give(*x, ops::inverse_dft::backward(x_of(x).shape(), tables, &dy))
+                }
             }
             if let (Some(r), Some(started)) = (recorder.as_mut(), started) {
                 let node = &mut r.trace.nodes[i];

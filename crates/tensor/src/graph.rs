@@ -360,4 +360,39 @@ impl Graph {
         let y = ops::softmax::log_softmax_forward(self.value(x));
         self.record(y, Op::LogSoftmax { x }, &[x])
     }
+
+    // ----- image ops for feature visualization -----
+
+    /// A border of `pad` pixels of `value` around every `[H, W]` plane.
+    pub fn pad2d(&mut self, x: Var, pad: usize, value: f32) -> Var {
+        let y = ops::pad_crop::pad_forward(self.value(x), pad, value);
+        self.record(y, Op::Pad2d { x, pad, value }, &[x])
+    }
+
+    /// The `h x w` window at (`top`, `left`) of every plane.
+    pub fn crop2d(&mut self, x: Var, top: usize, left: usize, h: usize, w: usize) -> Var {
+        let y = ops::pad_crop::crop_forward(self.value(x), top, left, h, w);
+        self.record(y, Op::Crop2d { x, top, left }, &[x])
+    }
+
+    /// Every plane resampled bilinearly where `map` says (zero outside).
+    pub fn warp(&mut self, x: Var, map: ops::warp::WarpMap) -> Var {
+        let y = ops::warp::forward(self.value(x), &map);
+        self.record(y, Op::Warp { x, map }, &[x])
+    }
+
+    /// `y[n, c, ...] = sum_d matrix[c, d] x[n, d, ...]`; `matrix` is `[C_out, C_in]`, fixed.
+    pub fn channel_mix(&mut self, x: Var, matrix: &Tensor) -> Var {
+        let y = ops::channel_mix::forward(self.value(x), matrix);
+        let matrix = matrix.clone();
+        self.record(y, Op::ChannelMix { x, matrix }, &[x])
+    }
+
+    /// The orthonormal inverse real 2-D Fourier transform of half spectra `[N, C, H, W/2+1, 2]`
+    /// to images `[N, C, H, W]` (`tables` fixes H and W).
+    pub fn inverse_real_dft2(&mut self, x: Var, tables: &Arc<ops::inverse_dft::DftTables>) -> Var {
+        let y = ops::inverse_dft::forward(self.value(x), tables);
+        let tables = tables.clone();
+        self.record(y, Op::InverseRealDft2 { x, tables }, &[x])
+    }
 }

@@ -7,6 +7,7 @@ use crate::graph::Var;
 use crate::ops::conv2d::ConvGeometry;
 use crate::ops::frozen_conv::PackedConv;
 use crate::ops::relu::ReluRule;
+use crate::tensor::Tensor;
 
 /// How a node was computed: the operation and the nodes it read.
 #[derive(Clone, Debug)]
@@ -78,6 +79,23 @@ pub enum Op {
     Softmax { x: Var },
     /// Log-softmax over the last axis.
     LogSoftmax { x: Var },
+    /// `[N, C, H, W]` with a border of `pad` pixels of `value` on every side.
+    Pad2d { x: Var, pad: usize, value: f32 },
+    /// The window at (`top`, `left`) of every plane (its size is the output's).
+    Crop2d { x: Var, top: usize, left: usize },
+    /// Bilinear resampling at affinely mapped positions, zero outside (zoom, rotation, shift).
+    Warp {
+        x: Var,
+        map: crate::ops::warp::WarpMap,
+    },
+    /// `y[n, c, ...] = sum_d matrix[c, d] x[n, d, ...]` with a fixed matrix.
+    ChannelMix { x: Var, matrix: Tensor },
+    /// The inverse real 2-D Fourier transform (orthonormal) of a half spectrum
+    /// `[N, C, H, W/2+1, 2]`.
+    InverseRealDft2 {
+        x: Var,
+        tables: Arc<crate::ops::inverse_dft::DftTables>,
+    },
 }
 
 impl Op {
@@ -106,7 +124,12 @@ impl Op {
             | Op::Square { x }
             | Op::Sqrt { x }
             | Op::Softmax { x }
-            | Op::LogSoftmax { x } => vec![*x],
+            | Op::LogSoftmax { x }
+            | Op::Pad2d { x, .. }
+            | Op::Crop2d { x, .. }
+            | Op::Warp { x, .. }
+            | Op::ChannelMix { x, .. }
+            | Op::InverseRealDft2 { x, .. } => vec![*x],
         }
     }
 
@@ -137,6 +160,11 @@ impl Op {
             Op::Sqrt { .. } => "sqrt",
             Op::Softmax { .. } => "softmax",
             Op::LogSoftmax { .. } => "log_softmax",
+            Op::Pad2d { .. } => "pad2d",
+            Op::Crop2d { .. } => "crop2d",
+            Op::Warp { .. } => "warp",
+            Op::ChannelMix { .. } => "channel_mix",
+            Op::InverseRealDft2 { .. } => "inverse_real_dft2",
         }
     }
 }

@@ -7,13 +7,17 @@
 
 pub mod affine;
 pub mod bias_add;
+pub mod channel_mix;
 pub mod conv2d;
 pub mod dense;
 pub mod elementwise;
 pub mod frozen_conv;
+pub mod inverse_dft;
 pub mod max_pool;
+pub mod pad_crop;
 pub mod permute;
 pub mod reduce;
 pub mod relu;
 pub mod select;
 pub mod softmax;
+pub mod warp;
