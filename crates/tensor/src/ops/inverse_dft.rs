@@ -60,7 +60,7 @@ fn turn(k: usize, n: usize, len: usize) -> (f64, f64) {
 
 /// `c_kx`: 1 for the columns that are their own mirror image, 2 for the others.
 fn multiplicity(kx: usize, w: usize) -> f64 {
-    if kx == 0 || (w % 2 == 0 && kx == w / 2) {
+    if kx == 0 || (w.is_multiple_of(2) && kx == w / 2) {
         1.0
     } else {
         2.0
