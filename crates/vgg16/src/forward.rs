@@ -160,6 +160,21 @@ impl Vgg16 {
         last: usize,
         channels: &[usize],
     ) -> Result<Var> {
+        self.forward_channels_with(g, x, last, channels, Some(ReluRule::Standard))
+    }
+
+    /// [`Vgg16::forward_channels`] with the last convolution's ReLU given by `relu`: `None`
+    /// leaves it out, so the channels are taken before the ReLU (as lucid's objectives do:
+    /// a channel that is negative everywhere still has a gradient to climb). Earlier layers
+    /// keep theirs.
+    pub fn forward_channels_with(
+        &self,
+        g: &mut Graph,
+        x: Var,
+        last: usize,
+        channels: &[usize],
+        relu: Option<ReluRule>,
+    ) -> Result<Var> {
         self.check_span(g, x, Span::to(last))?;
         let images = g.value(x).shape()[0];
         if channels.len() != images {
@@ -200,7 +215,7 @@ impl Vgg16 {
             self.record_checked(g, x, Span::to(conv_at - 1))
         };
         let start = g.len();
-        let mut h = g.frozen_conv2d_channels(h, conv, channels, Some(ReluRule::Standard));
+        let mut h = g.frozen_conv2d_channels(h, conv, channels, relu);
         g.name_from(start, &self.layers()[conv_at].name);
         for pool in conv_at + 1..=last {
             let start = g.len();

@@ -43,6 +43,8 @@ pub struct FilterRequest {
 pub struct FilterFigure {
     /// One picture for one filter, else a grid (8 per row, reading order, 5 px margins).
     pub picture: RgbImage,
+    /// Each filter's rendered picture.
+    pub tiles: Vec<RgbImage>,
     pub ascent: Ascent,
     pub config: AscentConfig,
     /// The seed of the start image (`None` when the caller gave the images).
@@ -149,6 +151,7 @@ pub fn filters(
         .collect();
     Ok(FilterFigure {
         picture,
+        tiles,
         ascent: result,
         config,
         seed,

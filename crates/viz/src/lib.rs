@@ -33,6 +33,7 @@ pub mod figures;
 pub mod font;
 pub use attribution::gradcam;
 pub mod locate;
+pub mod lucid;
 pub mod notes;
 pub mod output;
 pub mod plot;

@@ -15,19 +15,44 @@ use crate::locate::load_model;
 use crate::output::check_output;
 use crate::render;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum VariantChoice {
+/// Which published recipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RecipeChoice {
     /// Deep Learning with Python, 1st edition (RMS-normalised gradient, step 1, 40 steps).
-    FirstEdition,
-    /// keras.io 2020 (L2-normalised gradient, step 10, 30 steps, 2 px loss border, 25 px crop).
+    #[value(alias = "first-edition")]
+    Book,
+    /// keras.io 2020 (L2-normalised gradient, step 10 for inputs in [-1, 1], 30 steps, 2 px
+    /// loss border, 25 px crop).
     Keras2020,
+    /// Lucid (Olah et al. 2017): Fourier parameterisation, decorrelated colour, random pad /
+    /// jitter / scale / rotate every step, Adam; 512 steps at 128 px.
+    Lucid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ParamChoice {
+    /// The picture's spectrum, scaled by 1 / frequency (lucid's default).
+    Fft,
+    /// One parameter per pixel and colour.
+    Pixel,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveChoice {
+    /// Mean of the filter's output (before its ReLU).
+    Channel,
+    /// The filter at the centre position only.
+    Neuron,
+    /// A class logit through the classifier (--filter/--filters then name classes; needs
+    /// the full weights).
+    Class,
 }
 
 #[derive(Args, Debug)]
 pub struct FiltersArgs {
-    /// Layer name, e.g. block3_conv1 (see `viz summary`).
+    /// Layer name, e.g. block3_conv1 (see `viz summary`); not needed with --objective class.
     #[arg(long)]
-    pub layer: String,
+    pub layer: Option<String>,
     #[command(flatten)]
     pub weights: WeightsArg,
     /// One filter (without --filter or --filters: filter 0, and a note on stderr says so).
@@ -36,33 +61,54 @@ pub struct FiltersArgs {
     /// A half-open range A..B of filters, optimised together as a batch and drawn as a grid.
     #[arg(long)]
     pub filters: Option<String>,
-    /// Image side (default: 150 for one filter, 64 for a grid).
+    /// Image side (default: 150 for one filter and 64 for a grid; 128 for lucid).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2048))]
     pub size: Option<u32>,
-    /// Gradient-ascent steps (default: 40 for first-edition, 30 for keras2020).
+    /// Optimisation steps (default: 40 for book, 30 for keras2020, 512 for lucid).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub steps: Option<u32>,
-    /// Step size (default: 1 for first-edition; for keras2020, keras.io's 10 for inputs in
-    /// [-1, 1] scaled to the model's input units: 1275 for caffe, about 22 for torch).
+    /// Which published recipe: book (DLwP 1st edition, default), keras2020 or lucid.
+    #[arg(long, alias = "variant", value_enum, default_value_t = RecipeChoice::Book)]
+    pub recipe: RecipeChoice,
+    /// book/keras2020: step size (default: 1 for book; for keras2020, keras.io's 10 for inputs
+    /// in [-1, 1] scaled to the model's input units: 1275 for caffe, about 22 for torch).
     #[arg(long)]
     pub step: Option<f32>,
-    /// Which published recipe: first-edition (the book, default) or keras2020.
-    #[arg(long, value_enum, default_value_t = VariantChoice::FirstEdition)]
-    pub variant: VariantChoice,
-    /// Seed of the random start image (default: from the clock; printed).
+    /// Seed of the start (and of lucid's random transforms) (default: from the clock; printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Restart filters that do not fire on the book's grey start image (they would stay flat
-    /// grey) from a wider random start, uniform in [0, 255); the others are unchanged.
+    /// book/keras2020: restart filters that do not fire on the grey start image (they would
+    /// stay flat grey) from a wider random start, uniform in [0, 255).
     #[arg(long)]
     pub revive: bool,
-    /// Start images: safetensors with tensor `image` [B, 3, S, S] in the model's input space.
+    /// book/keras2020: start images, safetensors with tensor `image` [B, 3, S, S] in the
+    /// model's input space.
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// lucid: Adam's learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f32,
+    /// lucid: what the optimiser changes.
+    #[arg(long, value_enum, default_value_t = ParamChoice::Fft)]
+    pub param: ParamChoice,
+    /// lucid: power of the frequency in the Fourier scaling 1 / f^decay.
+    #[arg(long, default_value_t = 1.0)]
+    pub decay: f32,
+    /// lucid: what each picture maximises.
+    #[arg(long, value_enum, default_value_t = ObjectiveChoice::Channel)]
+    pub objective: ObjectiveChoice,
+    /// lucid: optimise RGB directly instead of decorrelated colour (to see what it does).
+    #[arg(long)]
+    pub no_decorrelate: bool,
+    /// lucid: no random transforms (to see what they do).
+    #[arg(long)]
+    pub no_transforms: bool,
     /// Output PNG.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Save the final images (before deprocessing) and the losses as safetensors.
+    /// Save the rendered pictures `rgb` [B, 3, S, S] in [0, 1], and the run's record: book and
+    /// keras2020 the final `images` (model input space) and `losses` [B, steps]; lucid the
+    /// `objectives` [B, steps].
     #[arg(long)]
     pub dump: Option<PathBuf>,
     #[command(flatten)]
@@ -106,34 +152,37 @@ fn start(a: &FiltersArgs) -> Result<Start> {
             origin: path.display().to_string(),
         });
     }
-    let seed = a.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
-    Ok(Start::Seed(seed))
+    Ok(Start::Seed(seed_of(a)))
 }
 
 pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
     a.trace.start()?;
-    let model = load_model(a.weights.weights.as_deref(), false)?;
+    check_recipe_options(&a)?;
+    let class_objective = a.recipe == RecipeChoice::Lucid && a.objective == ObjectiveChoice::Class;
+    let model = load_model(a.weights.weights.as_deref(), class_objective)?;
+    let what = if class_objective { "class" } else { "filter" };
     let filters = match (a.filter, &a.filters) {
         (Some(f), _) => vec![f],
         (None, Some(range)) => parse_range(range)?,
         (None, None) => {
             crate::notes::later(format!(
-                "note: no --filter or --filters given: drawing filter 0 of {} (--filters 0..64 draws a grid)",
-                a.layer
+                "note: no --filter or --filters given: drawing {what} 0 (--filters 0..64 draws a grid)"
             ));
             vec![0]
         }
     };
-    let layer = model.layer_index(&a.layer)?;
+    let layer = match (&a.layer, class_objective) {
+        (Some(name), false) => Some(model.layer_index(name)?),
+        (None, false) => {
+            return invalid!("--layer is needed (e.g. --layer block4_conv1; see `viz summary`)")
+        }
+        (_, true) => None,
+    };
+    let stem = a.layer.clone().unwrap_or_else(|| "class".into());
     let out = a.out.clone().unwrap_or_else(|| match filters[..] {
-        [one] => PathBuf::from(format!("{}_filter{one}.png", a.layer)),
+        [one] => PathBuf::from(format!("{stem}_{what}{one}.png")),
         _ => PathBuf::from(format!(
-            "{}_filters_{}-{}.png",
-            a.layer,
+            "{stem}_{what}s_{}-{}.png",
             filters[0],
             filters[filters.len() - 1] + 1
         )),
@@ -143,9 +192,168 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
     if let Some(d) = &a.dump {
         check_output(d, &inputs)?;
     }
-    let variant = match a.variant {
-        VariantChoice::FirstEdition => Variant::FirstEdition,
-        VariantChoice::Keras2020 => Variant::Keras2020,
+    let run = match a.recipe {
+        RecipeChoice::Lucid => run_lucid(&a, &ctx, &model, layer, filters)?,
+        _ => run_book(&a, &ctx, &model, layer.unwrap_or(0), filters)?,
+    };
+    render::save_png(&out, &run.picture)?;
+    if let Some(d) = &a.dump {
+        let mut tensors = vec![("rgb", run.rgb.clone())];
+        tensors.extend(run.dump);
+        render::save_tensors(d, tensors)?;
+    }
+    if a.json.json {
+        let mut report = json!({
+            "recipe": format!("{:?}", a.recipe).to_lowercase(),
+            "layer": a.layer, "filters": run.filters, "size": run.size, "steps": run.steps,
+            "seed": run.seed,
+            "out": out.display().to_string(),
+            "dump": a.dump.as_ref().map(|p| p.display().to_string()),
+            "ascent_ms": run.ms,
+            "quality": crate::lucid::quality(&model, layer.filter(|_| !class_objective), &run.filters, &run.rgb)?,
+        });
+        if let (Some(map), serde_json::Value::Object(extra)) = (report.as_object_mut(), run.json) {
+            map.extend(extra);
+        }
+        println!("{report}");
+    } else if !ctx.quiet {
+        eprintln!(
+            "wrote {} ({} {what}(s){}, {} recipe, {} steps, {:.1} s)",
+            out.display(),
+            run.filters.len(),
+            a.layer
+                .as_ref()
+                .map_or(String::new(), |l| format!(" of {l}")),
+            format!("{:?}", a.recipe).to_lowercase(),
+            run.steps,
+            run.ms / 1e3
+        );
+    }
+    a.trace.finish()?;
+    Ok(())
+}
+
+/// What either recipe hands back for the output.
+struct RecipeRun {
+    picture: image::RgbImage,
+    /// The rendered pictures `[B, 3, S, S]` in [0, 1].
+    rgb: Tensor,
+    dump: Vec<(&'static str, Tensor)>,
+    json: serde_json::Value,
+    filters: Vec<usize>,
+    size: usize,
+    steps: usize,
+    seed: Option<u64>,
+    ms: f64,
+}
+
+/// Options of one recipe given to another are refused rather than silently ignored.
+fn check_recipe_options(a: &FiltersArgs) -> Result<()> {
+    let lucid = a.recipe == RecipeChoice::Lucid;
+    let book_only = [
+        ("--step", a.step.is_some()),
+        ("--revive", a.revive),
+        ("--init", a.init.is_some()),
+    ];
+    let lucid_only = [
+        ("--lr", a.lr != 0.05),
+        ("--param", a.param != ParamChoice::Fft),
+        ("--decay", a.decay != 1.0),
+        ("--objective", a.objective != ObjectiveChoice::Channel),
+        ("--no-decorrelate", a.no_decorrelate),
+        ("--no-transforms", a.no_transforms),
+    ];
+    let (others, which) = if lucid {
+        (&book_only[..], "book and keras2020 recipes")
+    } else {
+        (&lucid_only[..], "lucid recipe")
+    };
+    if let Some((name, _)) = others.iter().find(|(_, given)| *given) {
+        return invalid!("{name} belongs to the {which} (--recipe)");
+    }
+    Ok(())
+}
+
+fn run_lucid(
+    a: &FiltersArgs,
+    ctx: &Context,
+    model: &vgg16::Vgg16,
+    layer: Option<usize>,
+    filters: Vec<usize>,
+) -> Result<RecipeRun> {
+    let mut config =
+        featureviz::Config::lucid(layer.unwrap_or(0), filters.clone(), model.preprocessing);
+    if let Some(size) = a.size {
+        config.size = size as usize;
+    }
+    if let Some(steps) = a.steps {
+        config.steps = steps as usize;
+    }
+    config.lr = a.lr;
+    config.param = match a.param {
+        ParamChoice::Fft => featureviz::Parameterisation::Fourier { decay: a.decay },
+        ParamChoice::Pixel => featureviz::Parameterisation::Pixel,
+    };
+    config.target.objective = match a.objective {
+        ObjectiveChoice::Channel => featureviz::Objective::Channel,
+        ObjectiveChoice::Neuron => featureviz::Objective::Neuron,
+        ObjectiveChoice::Class => featureviz::Objective::Class,
+    };
+    config.decorrelate = !a.no_decorrelate;
+    if a.no_transforms {
+        config.transforms.clear();
+    }
+    let seed = seed_of(a);
+    config.seed = seed;
+    let bar = progress::bar(config.steps as u64, ctx.quiet, "lucid");
+    let figure = crate::lucid::render_lucid(model, &config, |s| bar.set_position(s as u64))?;
+    bar.finish_and_clear();
+    let r = &figure.rendered;
+    let objectives = Tensor::new(
+        &[filters.len(), config.steps],
+        r.objectives.iter().flatten().copied().collect(),
+    );
+    let finals: Vec<f32> = r
+        .objectives
+        .iter()
+        .map(|o| o.last().copied().unwrap_or(0.0))
+        .collect();
+    Ok(RecipeRun {
+        picture: figure.picture,
+        rgb: r.rgb.clone(),
+        dump: vec![("objectives", objectives)],
+        json: json!({
+            "lr": config.lr, "param": format!("{:?}", a.param).to_lowercase(), "decay": a.decay,
+            "objective": config.target.objective.name(), "decorrelate": config.decorrelate,
+            "transforms": !config.transforms.is_empty(), "final_objectives": finals,
+        }),
+        filters,
+        size: config.size,
+        steps: config.steps,
+        seed: Some(seed),
+        ms: figure.ms,
+    })
+}
+
+/// `--seed`, or one from the clock.
+fn seed_of(a: &FiltersArgs) -> u64 {
+    a.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
+}
+
+fn run_book(
+    a: &FiltersArgs,
+    ctx: &Context,
+    model: &vgg16::Vgg16,
+    layer: usize,
+    filters: Vec<usize>,
+) -> Result<RecipeRun> {
+    let variant = match a.recipe {
+        RecipeChoice::Keras2020 => Variant::Keras2020,
+        _ => Variant::FirstEdition,
     };
     let steps = a.steps.map_or(variant.default_steps(), |s| s as usize);
     let count = filters.len();
@@ -156,11 +364,12 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
         steps: Some(steps),
         step_size: a.step,
         variant,
-        start: start(&a)?,
+        start: start(a)?,
         revive: a.revive,
     };
-    let bar = progress::bar(steps as u64, ctx.quiet, &format!("{} x{count}", a.layer));
-    let figure = figures::filters(&model, request, |s| bar.set_position(s as u64))?;
+    let layer_name = a.layer.as_deref().unwrap_or("");
+    let bar = progress::bar(steps as u64, ctx.quiet, &format!("{layer_name} x{count}"));
+    let figure = figures::filters(model, request, |s| bar.set_position(s as u64))?;
     bar.finish_and_clear();
     if !figure.revived.is_empty() && !ctx.quiet && !a.json.json {
         eprintln!(
@@ -168,50 +377,36 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
             figure.revived
         );
     }
-    render::save_png(&out, &figure.picture)?;
-    if let Some(d) = &a.dump {
-        let losses = figure.ascent.losses.iter().flatten().copied().collect();
-        let losses = Tensor::new(&[count, steps], losses);
-        render::save_tensors(
-            d,
-            vec![("images", figure.ascent.images.clone()), ("losses", losses)],
-        )?;
-    }
     if !figure.dead.is_empty() {
-        eprintln!(
+        crate::notes::later(format!(
             "warning: filter(s) {:?} never fired (loss stayed 0, so the gradient was 0 and the picture is flat grey); \
-             try --revive, another --seed, or --init",
+             try --revive, another --seed, --init, or --recipe lucid",
             figure.dead
-        );
+        ));
     }
+    let losses = Tensor::new(
+        &[count, steps],
+        figure.ascent.losses.iter().flatten().copied().collect(),
+    );
+    let finals: Vec<f32> = figure
+        .ascent
+        .losses
+        .iter()
+        .map(|l| l.last().copied().unwrap_or(0.0))
+        .collect();
     let c = &figure.config;
-    if a.json.json {
-        let final_losses: Vec<f32> = figure
-            .ascent
-            .losses
-            .iter()
-            .map(|l| l.last().copied().unwrap_or(0.0))
-            .collect();
-        println!(
-            "{}",
-            json!({
-                "layer": a.layer, "filters": c.filters, "size": c.size, "steps": c.steps, "step": c.step_size,
-                "seed": figure.seed, "final_losses": final_losses, "dead_filters": figure.dead,
-                "revived_filters": figure.revived,
-                "out": out.display().to_string(),
-                "dump": a.dump.as_ref().map(|p| p.display().to_string()),
-                "ascent_ms": figure.ascent_ms,
-            })
-        );
-    } else if !ctx.quiet {
-        eprintln!(
-            "wrote {} ({} filter(s) of {}, {steps} steps, {:.1} s)",
-            out.display(),
-            count,
-            a.layer,
-            figure.ascent_ms / 1e3
-        );
-    }
-    a.trace.finish()?;
-    Ok(())
+    Ok(RecipeRun {
+        rgb: crate::lucid::rgb_of(&figure.tiles),
+        picture: figure.picture.clone(),
+        dump: vec![("images", figure.ascent.images.clone()), ("losses", losses)],
+        json: json!({
+            "step": c.step_size, "final_losses": finals, "dead_filters": figure.dead,
+            "revived_filters": figure.revived,
+        }),
+        filters: c.filters.clone(),
+        size: c.size,
+        steps,
+        seed: figure.seed,
+        ms: figure.ascent_ms,
+    })
 }

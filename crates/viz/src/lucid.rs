@@ -1,0 +1,98 @@
+//! The lucid recipe as a figure (the `featureviz` crate does the work), and the quality
+//! numbers of any recipe's pictures (see `featureviz::quality`).
+
+use std::time::Instant;
+
+use image::RgbImage;
+use serde_json::{json, Value};
+use tensor::Tensor;
+use vgg16::Vgg16;
+
+use crate::error::Result;
+use crate::render;
+
+/// A lucid run and its rendering.
+pub struct LucidFigure {
+    /// One picture for one target, else a grid (8 per row, 5 px margins).
+    pub picture: RgbImage,
+    pub rendered: featureviz::Rendered,
+    pub ms: f64,
+}
+
+pub fn render_lucid(
+    model: &Vgg16,
+    config: &featureviz::Config,
+    on_step: impl FnMut(usize),
+) -> Result<LucidFigure> {
+    let started = Instant::now();
+    let rendered = featureviz::render(model, config, on_step)?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let tiles = tiles_of(&rendered.rgb);
+    let picture = if tiles.len() == 1 {
+        tiles[0].clone()
+    } else {
+        render::grid(&tiles, 8, 5)
+    };
+    Ok(LucidFigure {
+        picture,
+        rendered,
+        ms,
+    })
+}
+
+/// RGB pictures `[B, 3, S, S]` in [0, 1] as 8-bit images (rounded).
+pub fn tiles_of(rgb: &Tensor) -> Vec<RgbImage> {
+    let [b, _, h, w] = rgb.dims4();
+    (0..b)
+        .map(|i| {
+            let plane = |c: usize, y: u32, x: u32| {
+                rgb.data()[((i * 3 + c) * h + y as usize) * w + x as usize]
+            };
+            RgbImage::from_fn(w as u32, h as u32, |x, y| {
+                image::Rgb(
+                    [0, 1, 2].map(|c| (plane(c, y, x).clamp(0.0, 1.0) * 255.0).round() as u8),
+                )
+            })
+        })
+        .collect()
+}
+
+/// 8-bit images as RGB `[B, 3, S, S]` in [0, 1].
+pub fn rgb_of(tiles: &[RgbImage]) -> Tensor {
+    let (w, h) = tiles[0].dimensions();
+    let (w, h) = (w as usize, h as usize);
+    let mut data = vec![0.0; tiles.len() * 3 * h * w];
+    for (i, tile) in tiles.iter().enumerate() {
+        for (x, y, px) in tile.enumerate_pixels() {
+            for c in 0..3 {
+                data[((i * 3 + c) * h + y as usize) * w + x as usize] = px[c] as f32 / 255.0;
+            }
+        }
+    }
+    Tensor::new(&[tiles.len(), 3, h, w], data)
+}
+
+/// The quality numbers of pictures `rgb` of `filters` of `layer` (selectivity only for two or
+/// more channel pictures), as JSON.
+pub fn quality(
+    model: &Vgg16,
+    layer: Option<usize>,
+    filters: &[usize],
+    rgb: &Tensor,
+) -> Result<Value> {
+    let selectivity = match layer {
+        Some(layer) if filters.len() > 1 => Some(featureviz::quality::selectivity(
+            model,
+            layer,
+            filters,
+            rgb,
+            model.preprocessing,
+        )?),
+        _ => None,
+    };
+    Ok(json!({
+        "selectivity": selectivity,
+        "high_frequency_share": featureviz::quality::high_frequency_share(rgb),
+        "colourfulness": featureviz::quality::colourfulness(rgb),
+    }))
+}
