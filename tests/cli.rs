@@ -339,6 +339,8 @@ fn demo_writes_every_figure_and_an_index() {
         "block3_conv1_filter0.png",
         "block1_conv1_grid.png",
         "block4_conv1_grid.png",
+        "recipes_block1_conv1.png",
+        "recipes_block5_conv1.png",
         "activations_block1_conv1.png",
         "gradcam.png",
         "compare.png",

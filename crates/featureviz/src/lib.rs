@@ -32,6 +32,7 @@
 
 pub mod adam;
 pub mod color;
+pub mod dream;
 pub mod objective;
 pub mod param;
 pub mod quality;
@@ -73,6 +74,7 @@ impl Config {
                 layer,
                 targets: filters,
                 before_relu: true,
+                diversity: 0.0,
             },
             size: 128,
             steps: 512,
@@ -162,7 +164,8 @@ pub fn render(model: &Vgg16, config: &Config, mut on_step: impl FnMut(usize)) ->
         let p = g.input(param.values.clone());
         let picture = param.record(&mut g, p);
         let rgb = color::to_rgb(&mut g, picture, config.decorrelate);
-        let mut seen = transforms::apply(&mut g, rgb, &config.transforms, &mut rng);
+        let drawn = transforms::draw(&config.transforms, config.size, &mut rng);
+        let mut seen = transforms::apply(&mut g, rgb, &drawn);
         if config.target.objective == Objective::Class {
             // The classifier's flatten fixes the input size: bring the transformed picture to
             // it (corners on corners, like the scale transform).

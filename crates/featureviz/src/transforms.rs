@@ -61,7 +61,7 @@ pub fn smallest_output(transforms: &[Transform], size: usize) -> usize {
 }
 
 /// The side after scaling by `factor` (rounded up, as lucid does).
-fn scaled_size(size: usize, factor: f64) -> usize {
+pub fn scaled_size(size: usize, factor: f64) -> usize {
     ((size as f64 * factor) - 1e-9).ceil().max(1.0) as usize
 }
 
@@ -69,25 +69,75 @@ fn pick<T: Copy>(rng: &mut Rng, options: &[T]) -> T {
     options[(rng.next_u64() % options.len() as u64) as usize]
 }
 
-/// Records `transforms` on `x` `[B, 3, S, S]` with random draws from `rng` (the same draw for
-/// every picture of the batch).
-pub fn apply(g: &mut Graph, mut x: Var, transforms: &[Transform], rng: &mut Rng) -> Var {
-    for t in transforms {
+/// One transform with its random choice made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Drawn {
+    Pad {
+        pixels: usize,
+        value: f32,
+    },
+    /// Keep the window at (`top`, `left`), `shrink` pixels smaller than the picture.
+    Crop {
+        top: usize,
+        left: usize,
+        shrink: usize,
+    },
+    Scale {
+        factor: f64,
+    },
+    Rotate {
+        degrees: f64,
+    },
+}
+
+/// Makes the random choices of `transforms` for a picture of side `size` (the same draw for
+/// every picture of a batch).
+pub fn draw(transforms: &[Transform], size: usize, rng: &mut Rng) -> Vec<Drawn> {
+    let mut side = size;
+    transforms
+        .iter()
+        .map(|t| {
+            let drawn = match t {
+                Transform::Pad { pixels, value } => Drawn::Pad {
+                    pixels: *pixels,
+                    value: *value,
+                },
+                Transform::Jitter { pixels } => {
+                    let shrink = (*pixels).min(side - 1);
+                    let mut offset = || (rng.next_u64() % (shrink as u64 + 1)) as usize;
+                    let (top, left) = (offset(), offset());
+                    Drawn::Crop { top, left, shrink }
+                }
+                Transform::Scale { factors } => Drawn::Scale {
+                    factor: pick(rng, factors),
+                },
+                Transform::Rotate { degrees } => Drawn::Rotate {
+                    degrees: pick(rng, degrees),
+                },
+            };
+            side = match drawn {
+                Drawn::Pad { pixels, .. } => side + 2 * pixels,
+                Drawn::Crop { shrink, .. } => side - shrink,
+                Drawn::Scale { factor } => scaled_size(side, factor),
+                Drawn::Rotate { .. } => side,
+            };
+            drawn
+        })
+        .collect()
+}
+
+/// Records the drawn transforms on `x` `[B, 3, H, W]`.
+pub fn apply(g: &mut Graph, mut x: Var, drawn: &[Drawn]) -> Var {
+    for t in drawn {
         let [_, _, h, w] = g.value(x).dims4();
-        x = match t {
-            Transform::Pad { pixels, value } => g.pad2d(x, *pixels, *value),
-            Transform::Jitter { pixels } => {
-                let d = (*pixels).min(h - 1).min(w - 1);
-                let top = (rng.next_u64() % (d as u64 + 1)) as usize;
-                let left = (rng.next_u64() % (d as u64 + 1)) as usize;
-                g.crop2d(x, top, left, h - d, w - d)
-            }
-            Transform::Scale { factors } => {
-                let f = pick(rng, factors);
-                let (oh, ow) = (scaled_size(h, f), scaled_size(w, f));
+        x = match *t {
+            Drawn::Pad { pixels, value } => g.pad2d(x, pixels, value),
+            Drawn::Crop { top, left, shrink } => g.crop2d(x, top, left, h - shrink, w - shrink),
+            Drawn::Scale { factor } => {
+                let (oh, ow) = (scaled_size(h, factor), scaled_size(w, factor));
                 g.warp(x, WarpMap::resize_align_corners(h, w, oh, ow))
             }
-            Transform::Rotate { degrees } => g.warp(x, WarpMap::rotate(h, w, pick(rng, degrees))),
+            Drawn::Rotate { degrees } => g.warp(x, WarpMap::rotate(h, w, degrees)),
         };
     }
     x

@@ -158,6 +158,11 @@ impl Graph {
                     give(*a, da);
                     give(*b, db);
                 }
+                Op::Div { a, b } => {
+                    let (da, db) = ops::elementwise::div_backward(x_of(b), y, &dy);
+                    give(*a, da);
+                    give(*b, db);
+                }
                 Op::Scale { x, factor } => give(*x, ops::elementwise::scale_backward(&dy, *factor)),
                 Op::Square { x } => give(*x, ops::elementwise::square_backward(x_of(x), &dy)),
                 Op::Sqrt { x } => give(*x, ops::elementwise::sqrt_backward(y, &dy)),

@@ -336,6 +336,11 @@ impl Graph {
         self.record(y, Op::Mul { a, b }, &[a, b])
     }
 
+    pub fn div(&mut self, a: Var, b: Var) -> Var {
+        let y = ops::elementwise::div_forward(self.value(a), self.value(b));
+        self.record(y, Op::Div { a, b }, &[a, b])
+    }
+
     pub fn scale(&mut self, x: Var, factor: f32) -> Var {
         let y = ops::elementwise::scale_forward(self.value(x), factor);
         self.record(y, Op::Scale { x, factor }, &[x])

@@ -69,6 +69,8 @@ pub enum Op {
     Add { a: Var, b: Var },
     /// Elementwise `a * b` (same shapes).
     Mul { a: Var, b: Var },
+    /// Elementwise `a / b` (same shapes).
+    Div { a: Var, b: Var },
     /// `factor * x`.
     Scale { x: Var, factor: f32 },
     /// `x * x`.
@@ -107,7 +109,7 @@ impl Op {
             Op::Dense { x, w, b } => [Some(*x), Some(*w), *b].into_iter().flatten().collect(),
             Op::BiasAdd { x, b } => vec![*x, *b],
             Op::Affine { x, scale, shift } => vec![*x, *scale, *shift],
-            Op::Add { a, b } | Op::Mul { a, b } => vec![*a, *b],
+            Op::Add { a, b } | Op::Mul { a, b } | Op::Div { a, b } => vec![*a, *b],
             Op::FrozenConv2d { x, .. }
             | Op::Relu { x, .. }
             | Op::Sigmoid { x }
@@ -155,6 +157,7 @@ impl Op {
             Op::MaxAxis { .. } => "max_axis",
             Op::Add { .. } => "add",
             Op::Mul { .. } => "mul",
+            Op::Div { .. } => "div",
             Op::Scale { .. } => "scale",
             Op::Square { .. } => "square",
             Op::Sqrt { .. } => "sqrt",

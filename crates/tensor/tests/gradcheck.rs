@@ -189,9 +189,13 @@ fn elementwise() {
         let y = g.square(v[0]);
         weighted_sum(g, y, 20)
     });
-    check("sqrt", &[positive], |g, v| {
+    check("sqrt", std::slice::from_ref(&positive), |g, v| {
         let y = g.sqrt(v[0]);
         weighted_sum(g, y, 21)
+    });
+    check("div", &[a.clone(), positive], |g, v| {
+        let y = g.div(v[0], v[1]);
+        weighted_sum(g, y, 23)
     });
     // A value used twice: its gradients must add up.
     check("reuse", &[a], |g, v| {

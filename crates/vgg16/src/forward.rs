@@ -183,8 +183,38 @@ impl Vgg16 {
                 channels.len()
             )));
         }
+        let (conv_at, conv) = self.last_convolution(last)?;
+        if let Some(&bad) = channels.iter().find(|&&c| c >= conv.channels()) {
+            return Err(Error::Invalid(format!(
+                "channel {bad} of a layer with {}",
+                conv.channels()
+            )));
+        }
+        let h = self.up_to(g, x, conv_at);
+        let start = g.len();
+        let h = g.frozen_conv2d_channels(h, conv, channels, relu);
+        g.name_from(start, &self.layers()[conv_at].name);
+        Ok(self.pools_after(g, h, conv_at, last))
+    }
+
+    /// Layer `last`'s whole output (a convolution, or pools after one) with the last
+    /// convolution's ReLU left out: the pre-activations, `[N, C, H, W]`.
+    pub fn forward_before_relu(&self, g: &mut Graph, x: Var, last: usize) -> Result<Var> {
+        self.check_span(g, x, Span::to(last))?;
+        let (conv_at, conv) = self.last_convolution(last)?;
+        let h = self.up_to(g, x, conv_at);
+        let start = g.len();
+        let h = g.frozen_conv2d(h, conv, None);
+        g.name_from(start, &self.layers()[conv_at].name);
+        Ok(self.pools_after(g, h, conv_at, last))
+    }
+
+    /// The last convolution at or before `last` (only pools may follow it up to `last`).
+    fn last_convolution(
+        &self,
+        last: usize,
+    ) -> Result<(usize, &std::sync::Arc<tensor::PackedConv>)> {
         let layers = self.layers();
-        // The last convolution at or before `last`; only pools may follow it.
         let conv_at = (0..=last)
             .rev()
             .find(|&i| matches!(layers[i].module, Module::Conv(_)))
@@ -203,26 +233,26 @@ impl Vgg16 {
         let Module::Conv(conv) = &layers[conv_at].module else {
             unreachable!("found as a convolution above")
         };
-        if let Some(&bad) = channels.iter().find(|&&c| c >= conv.channels()) {
-            return Err(Error::Invalid(format!(
-                "channel {bad} of a layer with {}",
-                conv.channels()
-            )));
-        }
-        let h = if conv_at == 0 {
+        Ok((conv_at, conv))
+    }
+
+    /// The layers before layer `index` (the input itself for 0), already checked.
+    fn up_to(&self, g: &mut Graph, x: Var, index: usize) -> Var {
+        if index == 0 {
             x
         } else {
-            self.record_checked(g, x, Span::to(conv_at - 1))
-        };
-        let start = g.len();
-        let mut h = g.frozen_conv2d_channels(h, conv, channels, relu);
-        g.name_from(start, &self.layers()[conv_at].name);
+            self.record_checked(g, x, Span::to(index - 1))
+        }
+    }
+
+    /// The pools from `conv_at + 1` to `last`.
+    fn pools_after(&self, g: &mut Graph, mut h: Var, conv_at: usize, last: usize) -> Var {
         for pool in conv_at + 1..=last {
             let start = g.len();
             h = g.max_pool2x2(h);
             g.name_from(start, &self.layers()[pool].name);
         }
-        Ok(h)
+        h
     }
 
     /// Output shape of layer `index` for one `h x w` image: `[C, H, W]`, or `[F]` once

@@ -13,7 +13,7 @@ use crate::render;
 
 /// A lucid run and its rendering.
 pub struct LucidFigure {
-    /// One picture for one target, else a grid (8 per row, 5 px margins).
+    /// One picture for one target, else a grid (5 px margins).
     pub picture: RgbImage,
     pub rendered: featureviz::Rendered,
     pub ms: f64,
@@ -22,6 +22,7 @@ pub struct LucidFigure {
 pub fn render_lucid(
     model: &Vgg16,
     config: &featureviz::Config,
+    per_row: usize,
     on_step: impl FnMut(usize),
 ) -> Result<LucidFigure> {
     let started = Instant::now();
@@ -31,7 +32,7 @@ pub fn render_lucid(
     let picture = if tiles.len() == 1 {
         tiles[0].clone()
     } else {
-        render::grid(&tiles, 8, 5)
+        render::grid(&tiles, per_row, 5)
     };
     Ok(LucidFigure {
         picture,

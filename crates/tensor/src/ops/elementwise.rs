@@ -2,6 +2,8 @@
 //!
 //! - add: `y = a + b`; dy/da = dy/db = 1, so `da = db = dy`.
 //! - mul: `y = a * b`; dy/da = b and dy/db = a, so `da = dy * b`, `db = dy * a`.
+//! - div: `y = a / b`; dy/da = 1 / b and dy/db = -a / b^2 = -y / b, so `da = dy / b`,
+//!   `db = -dy * y / b`.
 //! - scale: `y = s * x`; `dx = s * dy`.
 //! - square: `y = x^2`; dy/dx = 2x, so `dx = 2 x dy`.
 //! - sqrt: `y = sqrt(x)`; dy/dx = 1 / (2 sqrt(x)) = 1 / (2y), so `dx = dy / (2y)` (infinite at 0,
@@ -34,6 +36,17 @@ pub fn add_backward(dy: &Tensor) -> (Tensor, Tensor) {
 
 pub fn mul_forward(a: &Tensor, b: &Tensor) -> Tensor {
     zip_map(a, b, |x, y| x * y)
+}
+
+pub fn div_forward(a: &Tensor, b: &Tensor) -> Tensor {
+    zip_map(a, b, |x, y| x / y)
+}
+
+/// `(da, db)` of `y = a / b`, from `b` and the output `y`.
+pub fn div_backward(b: &Tensor, y: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
+    let da = zip_map(dy, b, |g, b| g / b);
+    let ratio = zip_map(y, b, |y, b| y / b);
+    (da, zip_map(dy, &ratio, |g, r| -g * r))
 }
 
 pub fn mul_backward(a: &Tensor, b: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {

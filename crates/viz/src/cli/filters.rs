@@ -103,6 +103,13 @@ pub struct FiltersArgs {
     /// lucid: no random transforms (to see what they do).
     #[arg(long)]
     pub no_transforms: bool,
+    /// lucid: pictures per filter (one row each), made different by --diversity.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub copies: u32,
+    /// lucid: weight of the diversity term that pushes a filter's pictures apart (lucid's
+    /// examples use 100; needs --copies 2 or more).
+    #[arg(long, default_value_t = 0.0)]
+    pub diversity: f32,
     /// Output PNG.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -262,6 +269,8 @@ fn check_recipe_options(a: &FiltersArgs) -> Result<()> {
         ("--objective", a.objective != ObjectiveChoice::Channel),
         ("--no-decorrelate", a.no_decorrelate),
         ("--no-transforms", a.no_transforms),
+        ("--copies", a.copies != 1),
+        ("--diversity", a.diversity != 0.0),
     ];
     let (others, which) = if lucid {
         (&book_only[..], "book and keras2020 recipes")
@@ -281,8 +290,22 @@ fn run_lucid(
     layer: Option<usize>,
     filters: Vec<usize>,
 ) -> Result<RecipeRun> {
+    if !a.diversity.is_finite() || a.diversity < 0.0 {
+        return invalid!("--diversity must be a number >= 0, got {}", a.diversity);
+    }
+    if a.diversity > 0.0 && a.copies < 2 {
+        return invalid!(
+            "--diversity pushes apart the pictures of one filter: add --copies 2 or more"
+        );
+    }
+    let copies = a.copies as usize;
+    let filters: Vec<usize> = filters
+        .iter()
+        .flat_map(|&f| std::iter::repeat_n(f, copies))
+        .collect();
     let mut config =
         featureviz::Config::lucid(layer.unwrap_or(0), filters.clone(), model.preprocessing);
+    config.target.diversity = a.diversity;
     if let Some(size) = a.size {
         config.size = size as usize;
     }
@@ -306,7 +329,9 @@ fn run_lucid(
     let seed = seed_of(a);
     config.seed = seed;
     let bar = progress::bar(config.steps as u64, ctx.quiet, "lucid");
-    let figure = crate::lucid::render_lucid(model, &config, |s| bar.set_position(s as u64))?;
+    let per_row = if copies > 1 { copies } else { 8 };
+    let figure =
+        crate::lucid::render_lucid(model, &config, per_row, |s| bar.set_position(s as u64))?;
     bar.finish_and_clear();
     let r = &figure.rendered;
     let objectives = Tensor::new(
@@ -326,6 +351,7 @@ fn run_lucid(
             "lr": config.lr, "param": format!("{:?}", a.param).to_lowercase(), "decay": a.decay,
             "objective": config.target.objective.name(), "decorrelate": config.decorrelate,
             "transforms": !config.transforms.is_empty(), "final_objectives": finals,
+            "copies": copies, "diversity": a.diversity,
         }),
         filters,
         size: config.size,

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod compare;
 pub mod convert;
 pub mod demo;
+pub mod dream;
 pub mod evaluate;
 pub mod filters;
 pub mod gradcam;
@@ -63,6 +64,8 @@ pub enum Command {
     Sanity(sanity::SanityArgs),
     /// Visualize filters by gradient ascent in input space.
     Filters(filters::FiltersArgs),
+    /// Deep dream: grow the patterns of chosen layers into a photo, over several scales.
+    Dream(dream::DreamArgs),
     /// Draw every channel of a layer's output for an image.
     Activations(activations::ActivationsArgs),
     /// Reproduce the notebook's figures into a folder, with an index.html.
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate::run(a, ctx),
         Command::Sanity(a) => sanity::run(a, ctx),
         Command::Filters(a) => filters::run(a, ctx),
+        Command::Dream(a) => dream::run(a, ctx),
         Command::Activations(a) => activations::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Bench(a) => bench::run(a, ctx),

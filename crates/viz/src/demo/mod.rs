@@ -3,6 +3,7 @@
 //! matching `viz` command calls (see [`crate::figures`]).
 
 mod page;
+mod recipes;
 
 use std::path::Path;
 use std::time::Instant;
@@ -135,6 +136,9 @@ pub fn run(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
+
+    // 2b. Three recipes side by side.
+    figures.extend(recipes::figures(dir, model, steps, &command, on_step)?);
 
     // 3. Activations of the image.
     let started = Instant::now();
