@@ -48,6 +48,13 @@ fn workloads(c: &mut Criterion) {
             ascent::run(&model, &config, ascent::random_start(1, 150, 0), |_| {}).expect("ascent")
         })
     });
+    // Two steps of the lucid recipe (8 pictures, 128 px, block4_conv1): the Fourier picture,
+    // colour, transforms, forward and backward through the model, Adam.
+    let mut lucid = workloads::lucid_config(&model).expect("a VGG16 layer");
+    lucid.steps = 2;
+    group.bench_function("lucid_128_block4_conv1_8x2", |b| {
+        b.iter(|| featureviz::render(&model, &lucid, |_| {}).expect("lucid"))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("grid_step_64");

@@ -71,7 +71,7 @@ for _v in CFG:
         _i, _c = _i + 2, _c + 1
 
 KEYS = ["forward_224_ms", "gradcam_224_ms", "ascent_150_block3_conv1_40_ms", "scorecam_224_block3_conv3_ms",
-        "grid_64_ms"]
+        "lucid_128_block4_conv1_8x32_ms", "grid_64_ms"]
 GRID_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
 
 
@@ -227,6 +227,8 @@ def main():
     ap.add_argument("--grid", action="store_true", help="also time grid_64_ms (~90+ s per run)")
     ap.add_argument("--scorecam", action="store_true",
                     help="also time scorecam_224_block3_conv3_ms (needs pip install grad-cam; ~1 min)")
+    ap.add_argument("--lucid", action="store_true",
+                    help="also time lucid_128_block4_conv1_8x32_ms (tools/lucid_pytorch.py's recipe; ~30 s)")
     ap.add_argument("--methods", metavar="LIST",
                     help="also time these attribution methods (comma-separated, or 'all'; needs "
                          "pip install grad-cam captum)")
@@ -237,7 +239,8 @@ def main():
     if args.threads < 1 or args.runs < 1 or args.grid_runs < 1:
         ap.error("--threads, --runs and --grid-runs must be at least 1")
     keys = [k for k in KEYS if (k != "grid_64_ms" or args.grid)
-            and (k != "scorecam_224_block3_conv3_ms" or args.scorecam)]
+            and (k != "scorecam_224_block3_conv3_ms" or args.scorecam)
+            and (k != "lucid_128_block4_conv1_8x32_ms" or args.lucid)]
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
         bad = [k for k in keys if k not in KEYS]
@@ -267,6 +270,13 @@ def main():
             result[key] = timed(key, lambda: ascent(stack, 0, 150, 40, gen), args.runs)
         elif key == "scorecam_224_block3_conv3_ms":
             result[key] = timed(key, lambda: scorecam(model, x), 1, warmup=False)
+        elif key == "lucid_128_block4_conv1_8x32_ms":
+            # The same recipe as `viz bench --lucid`: up to block4_conv1 before its ReLU.
+            import lucid_pytorch
+            stack = model.features[:LAYER_END["block4_conv1"] - 1]
+            lucid_pytorch.optimise(stack, list(range(8)), 128, 1, 0.05, 0)  # warm-up
+            result[key] = timed(key, lambda: lucid_pytorch.optimise(stack, list(range(8)), 128, 32, 0.05, 0),
+                                1, warmup=False)
         elif key == "grid_64_ms":
             grid(model, gen, filters=1, steps=2)  # short warm-up
             result[key] = timed(key, lambda: grid(model, gen), args.grid_runs, warmup=False)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 ORDER = ["forward_224_ms", "gradcam_224_ms", "ascent_150_block3_conv1_40_ms",
-         "scorecam_224_block3_conv3_ms", "grid_64_ms"]
+         "scorecam_224_block3_conv3_ms", "lucid_128_block4_conv1_8x32_ms", "grid_64_ms"]
 
 
 def load_json(path):

@@ -143,32 +143,36 @@ def transform(x, drawn):
     return x
 
 
-def run(args):
-    torch.set_num_threads(args.threads)
-    a, b = map(int, args.filters.split(".."))
-    filters = list(range(a, b))
-    model = features_to(args.layer, args.weights)
-    gen = torch.Generator().manual_seed(args.seed)
-    size = args.size
+def optimise(model, filters, size, steps, lr, seed):
+    """The recipe: returns the pictures (RGB in [0, 1], [B, 3, size, size])."""
+    gen = torch.Generator().manual_seed(seed)
     spectrum = (torch.randn(len(filters), 3, size, size // 2 + 1, 2, generator=gen) * 0.01).requires_grad_(True)
-    opt = torch.optim.Adam([spectrum], lr=args.lr)
-    rng = np.random.default_rng(args.seed)
+    opt = torch.optim.Adam([spectrum], lr=lr)
+    rng = np.random.default_rng(seed)
     idx = torch.arange(len(filters))
-    started = time.perf_counter()
-    for _ in range(args.steps):
+    for _ in range(steps):
         opt.zero_grad()
         rgb = to_rgb(picture(spectrum, size))
         act = model(caffe(transform(rgb, draw(rng, size))))
         loss = -act[idx, filters].mean(dim=(1, 2)).sum()
         loss.backward()
         opt.step()
-    ms = (time.perf_counter() - started) * 1e3
     with torch.no_grad():
-        rgb = to_rgb(picture(spectrum, size))
+        return to_rgb(picture(spectrum, size))
+
+
+def run(args):
+    torch.set_num_threads(args.threads)
+    a, b = map(int, args.filters.split(".."))
+    filters = list(range(a, b))
+    model = features_to(args.layer, args.weights)
+    started = time.perf_counter()
+    rgb = optimise(model, filters, args.size, args.steps, args.lr, args.seed)
+    ms = (time.perf_counter() - started) * 1e3
     if args.dump:
         from safetensors.numpy import save_file
         save_file({"rgb": np.ascontiguousarray(rgb.numpy(), dtype=np.float32)}, args.dump)
-    print(json.dumps({"layer": args.layer, "filters": filters, "size": size, "steps": args.steps,
+    print(json.dumps({"layer": args.layer, "filters": filters, "size": args.size, "steps": args.steps,
                       "threads": args.threads, "ms": ms, "ms_per_step": ms / args.steps}))
 
 

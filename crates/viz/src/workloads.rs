@@ -65,6 +65,21 @@ pub fn scorecam(model: &Vgg16, input: &Tensor) -> Result<Tensor> {
     Ok(r.map)
 }
 
+/// Steps of the lucid workload.
+pub const LUCID_STEPS: usize = 32;
+
+/// The lucid workload: filters 0..8 of block4_conv1 at 128 px with lucid's defaults, seed 0
+/// (`tools/bench_pytorch.py --lucid` runs the same recipe).
+pub fn lucid_config(model: &Vgg16) -> Result<featureviz::Config> {
+    let mut config = featureviz::Config::lucid(
+        model.layer_index("block4_conv1")?,
+        (0..8).collect(),
+        model.preprocessing,
+    );
+    config.steps = LUCID_STEPS;
+    Ok(config)
+}
+
 /// The forward workload: the whole model on `input`, no tape.
 pub fn forward(model: &Vgg16, input: &Tensor) -> Result<Tensor> {
     Ok(model.logits(input)?)

@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Also time Score-CAM at block3_conv3 (256 masked forwards at 224 px; one run).
     #[arg(long)]
     pub scorecam: bool,
+    /// Also time the lucid recipe: filters 0..8 of block4_conv1, 128 px, 32 steps (one run).
+    #[arg(long)]
+    pub lucid: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -52,6 +55,18 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
         workloads::forward(&model, &input)?; // warm-up
         let started = std::time::Instant::now();
         workloads::scorecam(&model, &input)?;
+        Some(started.elapsed().as_secs_f64() * 1e3)
+    } else {
+        None
+    };
+    let lucid_ms = if a.lucid {
+        bar.set_message("lucid block4_conv1 128 px x8, 32 steps");
+        let mut config = workloads::lucid_config(&model)?;
+        config.steps = 1;
+        featureviz::render(&model, &config, |_| {})?; // warm-up
+        config.steps = workloads::LUCID_STEPS;
+        let started = std::time::Instant::now();
+        featureviz::render(&model, &config, |_| {})?;
         Some(started.elapsed().as_secs_f64() * 1e3)
     } else {
         None
@@ -95,6 +110,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
         if let Some(s) = scorecam_ms {
             v["scorecam_224_block3_conv3_ms"] = json!(s);
         }
+        if let Some(l) = lucid_ms {
+            v["lucid_128_block4_conv1_8x32_ms"] = json!(l);
+        }
         for (name, ms) in &method_ms {
             v[format!("method_{name}_ms")] = json!(ms);
         }
@@ -118,6 +136,9 @@ pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
         }
         if let Some(s) = scorecam_ms {
             println!("Score-CAM block3_conv3 224x224:       {s:9.1} ms (one run)");
+        }
+        if let Some(l) = lucid_ms {
+            println!("lucid block4_conv1 128 px x8, 32 st: {l:9.1} ms (one run)");
         }
         if let Some(g) = t.grid_ms {
             println!("grid figure (4 x 64 filters, 64 px):  {g:9.1} ms (one run)");
