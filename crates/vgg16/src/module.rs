@@ -223,7 +223,18 @@ impl Module {
         match self {
             Module::Conv(layer) => layer.weight.len() + layer.bias.len(),
             Module::Dense { weight, bias, .. } => weight.len() + bias.len(),
-            Module::Affine { scale, shift } => scale.len() + shift.len(),
+            // Keras counts a BatchNormalization layer's gamma, beta and its two moving
+            // statistics (stored here folded into scale and shift): 4 per channel.
+            Module::Affine { scale, .. } => 4 * scale.len(),
+            _ => 0,
+        }
+    }
+
+    /// The parameters Keras lists as non-trainable: a batch normalisation's moving mean and
+    /// variance (2 per channel).
+    pub fn non_trainable_params(&self) -> usize {
+        match self {
+            Module::Affine { scale, .. } => 2 * scale.len(),
             _ => 0,
         }
     }

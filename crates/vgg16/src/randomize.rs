@@ -34,6 +34,8 @@ impl Vgg16 {
             preprocessing: self.preprocessing,
             preprocessing_guessed: self.preprocessing_guessed,
             source: self.source.clone(),
+            trained_size: self.trained_size,
+            labels: self.labels.clone(),
         };
         for &i in layers {
             let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));

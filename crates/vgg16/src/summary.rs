@@ -34,10 +34,23 @@ impl Vgg16 {
             let kind = format!("{} ({})", layer.name, layer.module.keras_type());
             out += &row(&kind, &shape, &layer.module.params().to_string());
         }
-        let total = thousands(self.total_params());
+        let fixed: usize = self
+            .layers()
+            .iter()
+            .map(|l| l.module.non_trainable_params())
+            .sum();
+        let total = self.total_params();
         out += &format!("{}\n", line('='));
-        out += &format!("Total params: {total}\nTrainable params: {total}\n");
-        out += &format!("Non-trainable params: 0\n{}\n", line('_'));
+        out += &format!(
+            "Total params: {}\nTrainable params: {}\n",
+            thousands(total),
+            thousands(total - fixed)
+        );
+        out += &format!(
+            "Non-trainable params: {}\n{}\n",
+            thousands(fixed),
+            line('_')
+        );
         Ok(out)
     }
 }

@@ -141,7 +141,9 @@ fn a_head_described_as_data_computes_what_it_says() {
         64,
         "a 2x2 block5_pool means 64 px inputs"
     );
-    assert_eq!(model.num_classes(), 1);
+    // One sigmoid unit: a binary classifier, presented as two classes.
+    assert!(model.is_binary());
+    assert_eq!(model.num_classes(), 2);
     let summary = model.summary(64, 64).unwrap();
     assert!(
         summary.contains("custom head") && summary.contains("bn (BatchNormalization)"),
@@ -171,17 +173,18 @@ fn a_head_described_as_data_computes_what_it_says() {
         z += w2.data()[o] * bn;
     }
     let want = 1.0 / (1.0 + (-(z + b2.data()[0])).exp());
-    // The logits leave the last activation out; the probabilities put it back (a sigmoid, not
-    // a softmax over the one output, which would always be 1).
+    // The logits leave the last activation out: class 1 has the unit's z, class 0 has -z. The
+    // probabilities put the sigmoid back (not a softmax): sigmoid(-z) = 1 - sigmoid(z).
     let logits = model.logits(&x).unwrap();
-    assert_eq!(logits.shape(), &[1, 1]);
-    assert!((logits.data()[0] - (z + b2.data()[0])).abs() < 1e-4);
+    assert_eq!(logits.shape(), &[1, 2]);
+    let zb = z + b2.data()[0];
+    assert!((logits.data()[1] - zb).abs() < 1e-4 && (logits.data()[0] + zb).abs() < 1e-4);
     assert_eq!(model.output_activation(), vgg16::Activation::Sigmoid);
     let got = model.probabilities(&logits);
     assert!(
-        (got.data()[0] - want).abs() < 1e-5,
-        "{} vs {want}",
-        got.data()[0]
+        (got.data()[1] - want).abs() < 1e-5 && (got.data()[0] - (1.0 - want)).abs() < 1e-5,
+        "{:?} vs {want}",
+        got.data()
     );
     // The rest of the network from the body's output: the same number.
     let mut g = Graph::no_grad();
@@ -189,7 +192,7 @@ fn a_head_described_as_data_computes_what_it_says() {
     let rest = model
         .forward(&mut g, av, model.span("flatten", "out").unwrap())
         .unwrap();
-    assert!((g.value(rest).data()[0] - got.data()[0]).abs() < 1e-6);
+    assert!((g.value(rest).data()[0] - got.data()[1]).abs() < 1e-6);
     assert!(model.span("out", "flatten").is_err());
     let _ = Tensor::zeros(&[1]);
 }

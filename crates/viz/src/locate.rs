@@ -104,26 +104,94 @@ pub fn default_weights(need_classifier: bool) -> Result<PathBuf> {
     )
 }
 
-/// Loads `weights` (or the default file), checking that it has a classifier when one is needed.
-pub fn load_model(weights: Option<&Path>, need_classifier: bool) -> Result<Vgg16> {
+/// Loads the model of `--weights` (or the default file), checking that it has a classifier
+/// when one is needed, and applies `--preprocessing` and `--labels`.
+pub fn load_model(arg: &crate::cli::args::WeightsArg, need_classifier: bool) -> Result<Vgg16> {
+    let mut model = load_model_from(arg.weights.as_deref(), need_classifier)?;
+    if let Some(name) = &arg.preprocessing {
+        model.preprocessing = vgg16::Preprocessing::from_name(name).expect("checked by clap");
+        model.preprocessing_guessed = false;
+    } else if model.preprocessing_guessed {
+        crate::notes::later(format!(
+            "warning: {} does not say how its images are preprocessed; using {} ({}); \
+             --preprocessing chooses",
+            model.source,
+            model.preprocessing.name(),
+            match model.preprocessing {
+                vgg16::Preprocessing::Torch =>
+                    "guessed from its torchvision tensor names: RGB / 255 with ImageNet mean and std",
+                _ => "Keras's VGG16 default: BGR with the ImageNet mean subtracted",
+            }
+        ));
+    }
+    if let Some(path) = &arg.labels {
+        model.labels = Some(read_labels(path, model.num_classes())?);
+    }
+    Ok(model)
+}
+
+/// Class names from a Keras `class_indices` JSON object or a file of one name per line.
+pub fn read_labels(path: &Path, classes: usize) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::error::Error::Invalid(format!("{}: {e}", path.display())))?;
+    let names: Vec<String> = if text.trim_start().starts_with('{') {
+        let map: std::collections::BTreeMap<String, usize> =
+            serde_json::from_str(&text).map_err(|e| {
+                crate::error::Error::Invalid(format!(
+                    "{}: not a class_indices JSON object of name: index ({e})",
+                    path.display()
+                ))
+            })?;
+        let mut names = vec![None; map.len()];
+        for (name, index) in map {
+            match names.get_mut(index) {
+                Some(slot @ None) => *slot = Some(name),
+                _ => {
+                    return invalid!(
+                        "{}: index {index} of '{name}' is repeated or out of 0..{}",
+                        path.display(),
+                        names.len() - 1
+                    )
+                }
+            }
+        }
+        names
+            .into_iter()
+            .map(|n| n.expect("every index filled"))
+            .collect()
+    } else {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    if classes == 0 {
+        return invalid!("--labels: the model has no classifier to name");
+    }
+    if names.len() != classes {
+        return invalid!(
+            "{}: {} names for a model with {classes} classes",
+            path.display(),
+            names.len()
+        );
+    }
+    Ok(names)
+}
+
+/// Loads `weights` (or the default file): the project's safetensors, or an ONNX model.
+pub fn load_model_from(weights: Option<&Path>, need_classifier: bool) -> Result<Vgg16> {
     let path = match weights {
         Some(p) => p.to_path_buf(),
         None => default_weights(need_classifier)?,
     };
-    let model = Vgg16::load(&path)?;
-    if model.preprocessing_guessed {
-        crate::notes::later(format!(
-            "warning: {} does not say how its images are preprocessed; using {} (guessed from its \
-             tensor names: {})",
-            path.display(),
-            model.preprocessing.name(),
-            match model.preprocessing {
-                vgg16::Preprocessing::Torch =>
-                    "torchvision's, so RGB / 255 with ImageNet mean and std",
-                vgg16::Preprocessing::Caffe => "Keras's, so BGR with the ImageNet mean subtracted",
-            }
-        ));
-    }
+    let model = match convert::Format::of(&path) {
+        Some(format) if format != convert::Format::Safetensors => {
+            let converted = convert::read(&path, format, None)?;
+            convert::to_model(converted, &path.display().to_string())?
+        }
+        _ => Vgg16::load(&path)?,
+    };
     if need_classifier && !model.has_classifier() {
         return invalid!(
             "{}: conv-only weights (no fc1, fc2, predictions); this command needs the classifier: \

@@ -46,7 +46,7 @@ pub fn run(a: ActivationsArgs, _: Context) -> Result<()> {
     if let Some(d) = &a.dump {
         check_output(d, &[&a.image])?;
     }
-    let model = load_model(a.weights.weights.as_deref(), false)?;
+    let model = load_model(&a.weights, false)?;
     let layer = model.layer_index(&a.layer)?;
     figures::check_activation_layer(&model, layer)?;
     let size = a.size as usize;

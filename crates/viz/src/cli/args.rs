@@ -5,12 +5,21 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use vgg16::Resize;
 
-/// `--weights FILE`.
+/// `--weights FILE`, and what overrides the file's own metadata.
 #[derive(Args, Debug, Clone)]
 pub struct WeightsArg {
-    /// Weights file (default: weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not needed).
+    /// Weights file: the project's safetensors, or an ONNX model (converted on the fly) (default:
+    /// weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not
+    /// needed).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// How images become model inputs, instead of what the weights file says: caffe (BGR minus
+    /// the ImageNet mean), torch (RGB / 255 standardised), scale (RGB / 255) or none (RGB).
+    #[arg(long, value_parser = ["caffe", "torch", "scale", "none"])]
+    pub preprocessing: Option<String>,
+    /// Class names: a Keras `class_indices` JSON ({"name": index, ...}) or one name per line.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
 }
 
 /// `--json`.

@@ -76,7 +76,7 @@ pub fn run(a: AttributeArgs, _: Context) -> Result<()> {
     {
         check_output(p, &[&image])?;
     }
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
     let (original, input) = crate::samples::load_for(&model, &image, a.resize.mode())?;
@@ -143,7 +143,7 @@ fn run_many(a: &AttributeArgs, method: Method) -> Result<()> {
             &a.images.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
         )?;
     }
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
     let (originals, input) = super::many::load_batch(&model, &a.images, a.resize.mode())?;

@@ -37,7 +37,7 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs, ctx: Context) -> Result<()> {
     let model = match &a.weights.weights {
-        Some(p) => load_model(Some(p), true)?,
+        Some(_) => load_model(&a.weights, true)?,
         None => Vgg16::random_standard(0, true),
     };
     let runs = a.runs as usize;

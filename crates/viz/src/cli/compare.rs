@@ -57,7 +57,7 @@ pub fn run(a: CompareArgs, ctx: Context) -> Result<()> {
     if a.evaluate == Some(0) {
         return crate::error::invalid!("--evaluate needs a step of at least 1 pixel");
     }
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
     let (original, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;

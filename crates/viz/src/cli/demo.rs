@@ -29,7 +29,7 @@ pub struct DemoArgs {
 
 pub fn run(a: DemoArgs, ctx: Context) -> Result<()> {
     let started = Instant::now();
-    let model = load_model(a.weights.weights.as_deref(), false)?;
+    let model = load_model(&a.weights, false)?;
     let steps = a.steps as usize;
     let bar = progress::bar(steps as u64, ctx.quiet, "demo");
     let mut on_step = |figure: &str, step: usize, _: usize| {

@@ -83,7 +83,7 @@ pub fn run(a: DreamArgs, ctx: Context) -> Result<()> {
     if let Some(d) = &a.dump {
         check_output(d, &[&a.image])?;
     }
-    let model = load_model(a.weights.weights.as_deref(), false)?;
+    let model = load_model(&a.weights, false)?;
     let layers = parse_layers(&model, &a.layers)?;
     let mut photo = crate::samples::load_image(&a.image)?;
     let (w, h) = photo.dimensions();

@@ -59,7 +59,7 @@ pub fn run(a: EvaluateArgs, _: Context) -> Result<()> {
     for p in [Some(&plot), a.dump.as_ref()].into_iter().flatten() {
         check_output(p, &[&a.image])?;
     }
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let opts = a.options.options(&model)?;
     let class = a.class.resolve(&model)?;
     let (_, input) = crate::samples::load_for(&model, &a.image, a.resize.mode())?;

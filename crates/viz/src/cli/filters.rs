@@ -166,7 +166,7 @@ pub fn run(a: FiltersArgs, ctx: Context) -> Result<()> {
     a.trace.start()?;
     check_recipe_options(&a)?;
     let class_objective = a.recipe == RecipeChoice::Lucid && a.objective == ObjectiveChoice::Class;
-    let model = load_model(a.weights.weights.as_deref(), class_objective)?;
+    let model = load_model(&a.weights, class_objective)?;
     let what = if class_objective { "class" } else { "filter" };
     let filters = match (a.filter, &a.filters) {
         (Some(f), _) => vec![f],

@@ -74,7 +74,7 @@ pub fn run(a: GradcamArgs, _: Context) -> Result<()> {
         ScoreChoice::Logit => Score::Logit,
         ScoreChoice::Probability => Score::Probability,
     };
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let layer = model.layer_index(&a.layer)?;
     let (original, input) = crate::samples::load_for(&model, &image, a.resize.mode())?;
     let class = a.class.resolve(&model)?;
@@ -157,7 +157,7 @@ fn run_many(a: &GradcamArgs) -> Result<()> {
         ScoreChoice::Logit => Score::Logit,
         ScoreChoice::Probability => Score::Probability,
     };
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let layer = model.layer_index(&a.layer)?;
     let class = a.class.resolve(&model)?;
     let (originals, input) = super::many::load_batch(&model, &a.images, a.resize.mode())?;

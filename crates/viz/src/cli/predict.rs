@@ -31,7 +31,7 @@ pub struct PredictArgs {
 
 pub fn run(args: PredictArgs, _: Context) -> Result<()> {
     args.trace.start()?;
-    let model = load_model(args.weights.weights.as_deref(), true)?;
+    let model = load_model(&args.weights, true)?;
     let (_, input) = crate::samples::load_for(&model, &args.image, args.resize.mode())?;
     let started = Instant::now();
     let logits = model.logits(&input)?;

@@ -71,7 +71,7 @@ pub fn run(a: SanityArgs, ctx: Context) -> Result<()> {
         ))
     });
     check_output(&out, &[&a.image])?;
-    let model = load_model(a.weights.weights.as_deref(), true)?;
+    let model = load_model(&a.weights, true)?;
     let opts = a.options.options(&model)?;
     opts.validate()?;
     let class = a.class.resolve(&model)?;

@@ -10,14 +10,15 @@ use crate::locate::load_model;
 pub struct SummaryArgs {
     #[command(flatten)]
     pub weights: WeightsArg,
-    /// Input side in pixels.
-    #[arg(long, default_value_t = 224)]
-    pub size: usize,
+    /// Input side in pixels (default: the model's, 224 unless the file says).
+    #[arg(long)]
+    pub size: Option<usize>,
 }
 
 pub fn run(args: SummaryArgs, _: Context) -> Result<()> {
-    let model = load_model(args.weights.weights.as_deref(), false)?;
-    print!("{}", model.summary(args.size, args.size)?);
+    let model = load_model(&args.weights, false)?;
+    let size = args.size.unwrap_or(model.input_size());
+    print!("{}", model.summary(size, size)?);
     println!(
         "Preprocessing: {}{}",
         model.preprocessing.name(),

@@ -170,7 +170,7 @@ pub fn run(
     let full = if model.has_classifier() {
         Some(model)
     } else {
-        loaded = locate::load_model(None, true).ok();
+        loaded = locate::load_model_from(None, true).ok();
         loaded.as_ref()
     };
     let note = match full {
