@@ -339,6 +339,15 @@ impl Vgg16 {
         meta
     }
 
+    /// The same model without its head (the 13 conv layers and 5 pools: Keras's
+    /// `include_top=False`).
+    pub fn without_head(mut self) -> Vgg16 {
+        self.layers.truncate(BODY_LEN);
+        self.labels = None;
+        self.trained_size = None;
+        self
+    }
+
     /// Saves the weights in the project's format.
     pub fn save(&self, path: &Path) -> Result<()> {
         Ok(tensor::io::save(
