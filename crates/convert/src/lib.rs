@@ -13,6 +13,8 @@
 //! passes the same checks as loading (names, shapes, finite values).
 
 pub mod keras;
+pub mod keras_h5;
+pub mod keras_model;
 pub mod onnx;
 
 pub use keras::{from_keras_file, from_keras_layout};
@@ -103,6 +105,46 @@ pub fn from_onnx_model(path: &Path, preprocessing: Option<&str>) -> Result<Conve
     Ok((model.tensors, metadata))
 }
 
+/// A Keras model file (`.h5` or `.keras`): VGG16 with its head. Keras's VGG16 expects caffe
+/// preprocessing; a fine-tuned model may have been trained otherwise: `preprocessing` when
+/// given, else the file loads with a warning that it was guessed.
+pub fn from_keras_model(
+    path: &Path,
+    format: Format,
+    preprocessing: Option<&str>,
+) -> Result<Converted> {
+    let origin = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
+    let model = match format {
+        Format::KerasArchive => keras_h5::read_archive(&bytes),
+        _ => keras_h5::read_legacy(&bytes),
+    }
+    .map_err(|m| Error::weights(&origin, m))?;
+    let assembled = keras_model::assemble(&model).map_err(|m| Error::weights(&origin, m))?;
+    let mut metadata = HashMap::new();
+    let name = path
+        .file_name()
+        .map_or(origin.clone(), |n| n.to_string_lossy().into_owned());
+    let kind = if format == Format::KerasArchive {
+        "Keras 3 archive"
+    } else {
+        "Keras HDF5"
+    };
+    metadata.insert("source".to_string(), format!("{name} ({kind})"));
+    if let Some(p) = preprocessing {
+        metadata.insert("preprocessing".to_string(), p.to_string());
+    }
+    if let Some(head) = &assembled.head {
+        metadata.insert("head".to_string(), head.to_json());
+    }
+    if let Some(size) = assembled.input_size {
+        metadata.insert("input_size".to_string(), size.to_string());
+    }
+    check(&assembled.tensors, &metadata, &origin)?;
+    Ok((assembled.tensors, metadata))
+}
+
 /// Builds the model once from converted tensors: the same checks as loading.
 fn check(
     tensors: &[(String, Tensor)],
@@ -140,6 +182,10 @@ pub fn to_model(converted: Converted, origin: &str) -> Result<Vgg16> {
 pub enum Format {
     Safetensors,
     Onnx,
+    /// Keras's legacy HDF5 (`.h5`): `save_weights` or a whole model.
+    KerasH5,
+    /// Keras 3's `.keras` zip archive.
+    KerasArchive,
 }
 
 impl Format {
@@ -154,8 +200,16 @@ impl Format {
         if n >= 9 && head[8] == b'{' {
             return Some(Format::Safetensors);
         }
+        if n >= 8 && head[..8] == *b"\x89HDF\r\n\x1a\n" {
+            return Some(Format::KerasH5);
+        }
+        if n >= 4 && head[..4] == *b"PK\x03\x04" {
+            return Some(Format::KerasArchive);
+        }
         match ext.as_deref() {
             Some("onnx") => Some(Format::Onnx),
+            Some("h5" | "hdf5") => Some(Format::KerasH5),
+            Some("keras") => Some(Format::KerasArchive),
             _ => Some(Format::Safetensors),
         }
     }
@@ -165,6 +219,7 @@ impl Format {
 pub fn read(path: &Path, format: Format, preprocessing: Option<&str>) -> Result<Converted> {
     match format {
         Format::Onnx => from_onnx_model(path, preprocessing),
+        Format::KerasH5 | Format::KerasArchive => from_keras_model(path, format, preprocessing),
         Format::Safetensors => {
             let model = Vgg16::load(path)?;
             Ok((model.named_tensors(), model.metadata()))

@@ -90,7 +90,11 @@ pub fn run(a: ConvertArgs, _: Context) -> Result<()> {
         "wrote {} ({} layers{}, {} classes, input {} px, preprocessing {})",
         a.out.display(),
         model.layers().len(),
-        if model.has_classifier() { " with a head" } else { ", conv only" },
+        if model.has_classifier() {
+            " with a head"
+        } else {
+            ", conv only"
+        },
         model.num_classes(),
         model.input_size(),
         model.preprocessing.name()
