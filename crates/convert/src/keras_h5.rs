@@ -83,7 +83,15 @@ fn dataset(group: &Group, path: &str) -> Result<Tensor, String> {
 
 /// A legacy `.h5` (bytes of the whole file).
 pub fn read_legacy(bytes: &[u8]) -> Result<KerasModel, String> {
-    let file = Hdf5File::from_bytes(bytes).map_err(h5err)?;
+    read_legacy_file(&Hdf5File::from_bytes(bytes).map_err(h5err)?)
+}
+
+/// A legacy `.h5` file, memory-mapped (no copy of the file in memory).
+pub fn read_legacy_path(path: &std::path::Path) -> Result<KerasModel, String> {
+    read_legacy_file(&Hdf5File::open(path).map_err(h5err)?)
+}
+
+fn read_legacy_file(file: &Hdf5File) -> Result<KerasModel, String> {
     let root = file.root_group().map_err(h5err)?;
     let attrs = root.attributes().map_err(h5err)?;
     let config = match attrs.iter().find(|a| a.name == "model_config") {

