@@ -148,3 +148,20 @@ fn archives_without_their_parts_or_with_path_tricks_are_refused() {
     );
     assert!(err.contains("not JSON"), "{err}");
 }
+
+#[test]
+fn an_archive_claiming_gigabytes_is_refused_before_reading() {
+    // The central directory says the weights hold 3 GB (a zip bomb announces itself there, or
+    // lies: then reading stops at the declared size).
+    let mut bomb = zip_of(&[("config.json", b"{}"), ("model.weights.h5", &[0u8; 64])]);
+    let at = bomb
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .map(|(i, _)| i)
+        .nth(1)
+        .expect("two central directory entries");
+    bomb[at + 24..at + 28].copy_from_slice(&0xC000_0000u32.to_le_bytes());
+    let err = fails(&bomb, "keras");
+    assert!(err.contains("claims 3221225472 bytes"), "{err}");
+}
