@@ -21,9 +21,10 @@
 //! sqrt(HW)` and `Sw[kx, s] = c_kx sin(b) / sqrt(HW)`:
 //! `Ar = Xr Cw - Xi Sw`, `Ai = Xr Sw + Xi Cw` (the complex product `X e^{ib}`), then along the
 //! rows with `Ch[r, ky] = cos(a)`, `Sh[r, ky] = sin(a)`: `y = Ch Ar - Sh Ai` (the real part of
-//! `e^{ia} (Ar + i Ai)`). Six small matrix products per plane instead of a four-fold loop: at
-//! the sizes feature visualization uses (up to a few hundred pixels) a matrix product on
-//! precomputed tables is simpler than an FFT and costs well under 1 % of a step.
+//! `e^{ia} (Ar + i Ai)`). Six small matrix products per plane instead of a four-fold loop, on
+//! tables computed once per size. Measured in the lucid recipe (8 pictures x 3 channels of
+//! 128 px): 5.4 ms forward and about as much backward, some 3 % of a 340 ms step, so an FFT
+//! crate would buy little here.
 //!
 //! Backward: the map is linear, so the gradient is its transpose applied to `dy`, in reverse
 //! order: `dAr = Ch^T dy`, `dAi = -Sh^T dy`, then `dXr = dAr Cw^T + dAi Sw^T`,
