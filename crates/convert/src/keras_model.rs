@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde_json::Value;
 use tensor::Tensor;
 use vgg16::names::{BODY_NAMES, CONV_NAMES, DENSE_NAMES};
@@ -132,28 +133,33 @@ fn dense_kernel(k: &Tensor, hwc_to_chw: Option<usize>) -> Result<Tensor, String>
         ));
     };
     // Our row r = c * P + p (channel c, position p) is Keras's row p * C + c.
-    let source_of = |r: usize| match hwc_to_chw {
-        Some(c) if c > 0 && inp % c == 0 => (r % (inp / c)) * c + r / (inp / c),
-        _ => r,
+    let positions = match hwc_to_chw {
+        Some(c) if c > 0 && inp % c == 0 => Some((c, inp / c)),
+        _ => None,
     };
+    let source_of = |r: usize| positions.map_or(r, |(c, p)| (r % p) * c + r / p);
     const TILE: usize = 64;
     let mut w = vec![0.0; out * inp];
     let kd = k.data();
-    for r0 in (0..inp).step_by(TILE) {
-        for o0 in (0..out).step_by(TILE) {
-            for o in o0..(o0 + TILE).min(out) {
-                let dst = &mut w[o * inp..(o + 1) * inp];
-                for (r, d) in dst
-                    .iter_mut()
-                    .enumerate()
-                    .take((r0 + TILE).min(inp))
-                    .skip(r0)
-                {
-                    *d = kd[source_of(r) * out + o];
+    // Output rows in blocks of TILE, one block per task; within a block, TILE x TILE tiles.
+    w.par_chunks_mut(TILE * inp)
+        .enumerate()
+        .for_each(|(block, rows)| {
+            let o0 = block * TILE;
+            let mut sources = [0usize; TILE];
+            for r0 in (0..inp).step_by(TILE) {
+                let r1 = (r0 + TILE).min(inp);
+                for (s, r) in sources.iter_mut().zip(r0..r1) {
+                    *s = source_of(r) * out;
+                }
+                for (k_row, row) in rows.chunks_mut(inp).enumerate() {
+                    let o = o0 + k_row;
+                    for (d, s) in row[r0..r1].iter_mut().zip(&sources) {
+                        *d = kd[s + o];
+                    }
                 }
             }
-        }
-    }
+        });
     Ok(Tensor::new(&[out, inp], w))
 }
 

@@ -164,6 +164,18 @@ fn bad_graphs_are_refused_with_the_reason() {
     let err = read_err(&model.encode_to_vec());
     assert!(err.contains("not VGG16"), "{err}");
 
+    // A cycle (found by the fuzzer: it used to loop forever): relu3 writes what conv3 reads.
+    let mut model = ModelProto::decode(&good[..]).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let conv3_input = graph.node.iter().find(|n| n.name == "conv3").unwrap().input[0].clone();
+    graph
+        .node
+        .iter_mut()
+        .find(|n| n.name == "relu3")
+        .unwrap()
+        .output = vec![conv3_input];
+    assert!(read_err(&model.encode_to_vec()).contains("cycle"));
+
     // Two consumers of one tensor: not a chain.
     let mut model = ModelProto::decode(&good[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();

@@ -215,7 +215,13 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
     let mut current = input.name.as_str();
     let mut channels_last = false;
     let mut input_layout_known = false;
+    let mut visited = 0;
     while let Some(nodes) = consumers.get(current) {
+        // Each step consumes one node: more steps than nodes means the data path loops.
+        visited += 1;
+        if visited > graph.node.len() {
+            return Err(format!("the graph has a cycle through tensor '{current}'"));
+        }
         let node =
             match nodes[..] {
                 [one] => one,
