@@ -270,7 +270,11 @@ pub fn assemble(model: &KerasModel) -> Result<Assembled, String> {
                 let w = take(&model.weights, &spec.path, if use_bias { &[2] } else { &[1] }).map_err(&at)?;
                 let kernel = dense_kernel(&w[0], None).map_err(&at)?;
                 let out = kernel.shape()[0];
-                let bias = if use_bias { w[1].reshape(&[out]) } else { Tensor::zeros(&[out]) };
+                let bias = match use_bias {
+                    true if w[1].len() == out => w[1].reshape(&[out]),
+                    true => return Err(at(format!("a bias of {} values for {out} units", w[1].len()))),
+                    false => Tensor::zeros(&[out]),
+                };
                 tensors.push((format!("{name}.weight"), kernel));
                 tensors.push((format!("{name}.bias"), bias));
                 head.push((name, HeadLayer::Dense(activation(c).map_err(&at)?)));
@@ -342,6 +346,12 @@ fn assemble_weights_only(model: &KerasModel) -> Result<Assembled, String> {
             let kernel = dense_kernel(&w[0], (i == 0).then_some(channels))
                 .map_err(|e| format!("layer '{name}': {e}"))?;
             let out = kernel.shape()[0];
+            if w[1].len() != out {
+                return Err(format!(
+                    "layer '{name}': a bias of {} values for {out} units",
+                    w[1].len()
+                ));
+            }
             tensors.push((format!("{name}.weight"), kernel));
             tensors.push((format!("{name}.bias"), w[1].reshape(&[out])));
         }

@@ -164,6 +164,17 @@ fn bad_graphs_are_refused_with_the_reason() {
     let err = read_err(&model.encode_to_vec());
     assert!(err.contains("not VGG16"), "{err}");
 
+    // Conv weights that are not 4-D (found by the fuzzer: it used to index past the shape).
+    let mut model = ModelProto::decode(&good[..]).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let w = graph
+        .initializer
+        .iter_mut()
+        .find(|t| t.name == "conv0.w")
+        .unwrap();
+    w.dims = vec![108];
+    assert!(read_err(&model.encode_to_vec()).contains("expected [Cout, Cin, 3, 3]"));
+
     // A cycle (found by the fuzzer: it used to loop forever): relu3 writes what conv3 reads.
     let mut model = ModelProto::decode(&good[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();

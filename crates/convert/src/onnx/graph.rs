@@ -258,6 +258,9 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
             }
             "Conv" => {
                 let w = constants.f32(node.input.get(1).map_or("", String::as_str), node)?;
+                if w.shape().len() != 4 {
+                    return Err(at(format!("weights of shape {:?}, expected [Cout, Cin, 3, 3]", w.shape())));
+                }
                 let cout = w.shape()[0];
                 let b = match node.input.get(2).filter(|s| !s.is_empty()) {
                     Some(name) => constants.f32(name, node)?,
@@ -275,7 +278,7 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
                         "a VGG16 convolution is 3x3, stride 1, padding 1; this one has kernel {kernel:?}, strides {strides:?}, pads {pads:?}, group {group}"
                     )));
                 }
-                if w.shape().len() != 4 || b.shape() != [cout] {
+                if b.shape() != [cout] {
                     return Err(at(format!("weights {:?} and bias {:?} do not fit a convolution", w.shape(), b.shape())));
                 }
                 Some(Step::Conv { w, b })
