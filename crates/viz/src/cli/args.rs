@@ -8,9 +8,9 @@ use vgg16::Resize;
 /// `--weights FILE`, and what overrides the file's own metadata.
 #[derive(Args, Debug, Clone)]
 pub struct WeightsArg {
-    /// Weights file: the project's safetensors, or an ONNX model (converted on the fly) (default:
-    /// weights/vgg16.safetensors, or weights/vgg16_notop.safetensors where the classifier is not
-    /// needed).
+    /// Weights file: the project's safetensors, a Keras .h5 or .keras model, or an ONNX model
+    /// (read directly, format detected) (default: weights/vgg16.safetensors, or
+    /// weights/vgg16_notop.safetensors where the classifier is not needed).
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// How images become model inputs, instead of what the weights file says: caffe (BGR minus
