@@ -19,11 +19,12 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
 use serde_json::Value;
 use tensor::Tensor;
 use vgg16::names::{BODY_NAMES, CONV_NAMES, DENSE_NAMES};
 use vgg16::{Activation, FlattenOrder, Head, HeadLayer};
+
+use crate::keras::{conv_kernel, dense_kernel};
 
 /// What a Keras file holds: the architecture (when saved with the model) and every layer's
 /// weights in Keras's order (kernel, bias; gamma, beta, moving mean, moving variance), keyed by
@@ -98,69 +99,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-/// HWIO `[3, 3, Cin, Cout]` -> OIHW.
-fn conv_kernel(k: &Tensor) -> Result<Tensor, String> {
-    let &[kh, kw, cin, cout] = k.shape() else {
-        return Err(format!(
-            "a conv kernel of shape {:?}, expected [3, 3, Cin, Cout]",
-            k.shape()
-        ));
-    };
-    let kd = k.data();
-    let mut w = vec![0.0; cout * cin * kh * kw];
-    for o in 0..cout {
-        for i in 0..cin {
-            for y in 0..kh {
-                for x in 0..kw {
-                    w[((o * cin + i) * kh + y) * kw + x] = kd[((y * kw + x) * cin + i) * cout + o];
-                }
-            }
-        }
-    }
-    Ok(Tensor::new(&[cout, cin, kh, kw], w))
-}
-
-/// `[in, out]` -> `[out, in]`, with `in` optionally re-ordered from (H, W, C) to (C, H, W) for
-/// `channels` channels. Transposed in 64 x 64 tiles: fc1 of the ImageNet head is 25088 x 4096,
-/// and an element-by-element transpose of it misses the cache on every write.
-fn dense_kernel(k: &Tensor, hwc_to_chw: Option<usize>) -> Result<Tensor, String> {
-    let &[inp, out] = k.shape() else {
-        return Err(format!(
-            "a dense kernel of shape {:?}, expected [in, out]",
-            k.shape()
-        ));
-    };
-    // Our row r = c * P + p (channel c, position p) is Keras's row p * C + c.
-    let positions = match hwc_to_chw {
-        Some(c) if c > 0 && inp % c == 0 => Some((c, inp / c)),
-        _ => None,
-    };
-    let source_of = |r: usize| positions.map_or(r, |(c, p)| (r % p) * c + r / p);
-    const TILE: usize = 64;
-    let mut w = vec![0.0; out * inp];
-    let kd = k.data();
-    // Output rows in blocks of TILE, one block per task; within a block, TILE x TILE tiles.
-    w.par_chunks_mut(TILE * inp)
-        .enumerate()
-        .for_each(|(block, rows)| {
-            let o0 = block * TILE;
-            let mut sources = [0usize; TILE];
-            for r0 in (0..inp).step_by(TILE) {
-                let r1 = (r0 + TILE).min(inp);
-                for (s, r) in sources.iter_mut().zip(r0..r1) {
-                    *s = source_of(r) * out;
-                }
-                for (k_row, row) in rows.chunks_mut(inp).enumerate() {
-                    let o = o0 + k_row;
-                    for (d, s) in row[r0..r1].iter_mut().zip(&sources) {
-                        *d = kd[s + o];
-                    }
-                }
-            }
-        });
-    Ok(Tensor::new(&[out, inp], w))
 }
 
 fn activation(config: &Value) -> Result<Activation, String> {

@@ -315,17 +315,10 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
             "AveragePool" if ints(node, "kernel_shape").as_deref() == Some(&[1, 1]) => None,
             "MatMul" => {
                 let w = constants.f32(node.input.get(1).map_or("", String::as_str), node)?;
-                let [inp, out] = w.shape() else {
-                    return Err(at(format!("weights of shape {:?}, expected [in, out]", w.shape())));
-                };
-                let (inp, out) = (*inp, *out);
-                let mut t = vec![0.0; inp * out];
-                for i in 0..inp {
-                    for o in 0..out {
-                        t[o * inp + i] = w.data()[i * out + o];
-                    }
-                }
-                Some(Step::Dense { w: Tensor::new(&[out, inp], t), b: Tensor::zeros(&[out]) })
+                // MatMul's weights are [in, out]: the same transpose as a Keras dense kernel.
+                let w = crate::keras::dense_kernel(&w, None).map_err(&at)?;
+                let out = w.shape()[0];
+                Some(Step::Dense { w, b: Tensor::zeros(&[out]) })
             }
             "Gemm" => {
                 let w = constants.f32(node.input.get(1).map_or("", String::as_str), node)?;
@@ -334,21 +327,15 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
                 if int(node, "transA").unwrap_or(0) != 0 {
                     return Err(at("transA is not supported".into()));
                 }
-                let [r, c] = w.shape() else {
-                    return Err(at(format!("weights of shape {:?}", w.shape())));
-                };
-                let (r, c) = (*r, *c);
                 let w = if int(node, "transB").unwrap_or(0) != 0 {
-                    w.map(|v| v * alpha)
-                } else {
-                    let mut t = vec![0.0; r * c];
-                    for i in 0..r {
-                        for o in 0..c {
-                            t[o * r + i] = alpha * w.data()[i * c + o];
-                        }
+                    if w.shape().len() != 2 {
+                        return Err(at(format!("weights of shape {:?}, expected [out, in]", w.shape())));
                     }
-                    Tensor::new(&[c, r], t)
-                };
+                    w
+                } else {
+                    crate::keras::dense_kernel(&w, None).map_err(&at)?
+                }
+                .map(|v| v * alpha);
                 let out = w.shape()[0];
                 let b = match node.input.get(2).filter(|s| !s.is_empty()) {
                     Some(name) => constants.f32(name, node)?.map(|v| v * beta),
