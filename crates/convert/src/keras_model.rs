@@ -25,6 +25,7 @@ use vgg16::names::{BODY_NAMES, CONV_NAMES, DENSE_NAMES};
 use vgg16::{Activation, FlattenOrder, Head, HeadLayer};
 
 use crate::keras::{conv_kernel, dense_kernel};
+use crate::ModelParts;
 
 /// What a Keras file holds: the architecture (when saved with the model) and every layer's
 /// weights in Keras's order (kernel, bias; gamma, beta, moving mean, moving variance), keyed by
@@ -33,13 +34,6 @@ use crate::keras::{conv_kernel, dense_kernel};
 pub struct KerasModel {
     pub config: Option<Value>,
     pub weights: HashMap<Vec<String>, Vec<Tensor>>,
-}
-
-/// The model in the project's terms: tensors, head and input size.
-pub struct Assembled {
-    pub tensors: Vec<(String, Tensor)>,
-    pub head: Option<Head>,
-    pub input_size: Option<usize>,
 }
 
 /// One layer of the chain, with the path its weights are stored under.
@@ -131,7 +125,7 @@ fn take<'a>(
 }
 
 /// VGG16 and its head from a model with an architecture.
-pub fn assemble(model: &KerasModel) -> Result<Assembled, String> {
+pub fn assemble(model: &KerasModel) -> Result<ModelParts, String> {
     let Some(config) = &model.config else {
         return assemble_weights_only(model);
     };
@@ -242,7 +236,7 @@ pub fn assemble(model: &KerasModel) -> Result<Assembled, String> {
             other => return Err(at(format!("layer type '{other}' is not supported in a head (Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, Dense, BatchNormalization, Dropout, Activation)"))),
         }
     }
-    Ok(Assembled {
+    Ok(ModelParts {
         tensors,
         head: (!head.is_empty()).then_some(Head { layers: head }),
         input_size,
@@ -251,7 +245,7 @@ pub fn assemble(model: &KerasModel) -> Result<Assembled, String> {
 
 /// A weights-only file: VGG16's own layer names; fc1/fc2/predictions become the canonical
 /// ImageNet head.
-fn assemble_weights_only(model: &KerasModel) -> Result<Assembled, String> {
+fn assemble_weights_only(model: &KerasModel) -> Result<ModelParts, String> {
     let mut tensors = Vec::new();
     let mut channels = 0;
     for name in CONV_NAMES {
@@ -294,7 +288,7 @@ fn assemble_weights_only(model: &KerasModel) -> Result<Assembled, String> {
             tensors.push((format!("{name}.bias"), w[1].reshape(&[out])));
         }
     }
-    Ok(Assembled {
+    Ok(ModelParts {
         tensors,
         head: None,
         input_size: None,

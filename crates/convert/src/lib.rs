@@ -25,7 +25,7 @@ use std::path::Path;
 use tensor::Tensor;
 
 use vgg16::weights::WeightFile;
-use vgg16::{Error, Result, Vgg16};
+use vgg16::{Error, Head, Result, Vgg16};
 
 /// Converted weights: named tensors in the project's layout, and the file metadata to store.
 pub type Converted = (Vec<(String, Tensor)>, HashMap<String, String>);
@@ -49,18 +49,13 @@ pub(crate) fn finish(
         metadata: metadata.clone(),
         torchvision_names: false,
     };
-    if let Some((name, _)) = tensors.iter().find(|(_, t)| !t.all_finite()) {
-        return Err(Error::weights(
-            origin,
-            format!("tensor '{name}' holds NaN or infinity"),
-        ));
-    }
+    all_finite(&tensors, origin)?;
     Vgg16::from_weights(file, origin)?;
     Ok((tensors, metadata))
 }
 
 /// Reads an ONNX file: the model and the name of the program that exported it.
-fn read_onnx(path: &Path) -> Result<(onnx::graph::GraphModel, String)> {
+fn read_onnx(path: &Path) -> Result<(ModelParts, String)> {
     let origin = path.display().to_string();
     let bytes =
         std::fs::read(path).map_err(|e| Error::weights(&origin, format!("cannot read: {e}")))?;
@@ -79,30 +74,55 @@ pub fn from_onnx(path: &Path) -> Result<Converted> {
     finish(conv, ONNX_SOURCE, &path.display().to_string())
 }
 
+/// A model read from another format, in the project's terms (what the ONNX and Keras readers
+/// return).
+pub struct ModelParts {
+    /// `block1_conv1.weight`, ..., then the head's tensors.
+    pub tensors: Vec<(String, Tensor)>,
+    pub head: Option<Head>,
+    /// The input side, when the file fixes it.
+    pub input_size: Option<usize>,
+}
+
+impl ModelParts {
+    /// The tensors and the metadata that describe them: where they came from (`source`), the
+    /// head, the input size, and `preprocessing` when given (else loading says it was guessed).
+    fn converted(
+        self,
+        source: String,
+        preprocessing: Option<&str>,
+        origin: &str,
+    ) -> Result<Converted> {
+        let mut metadata = HashMap::new();
+        metadata.insert("source".to_string(), source);
+        if let Some(p) = preprocessing {
+            metadata.insert("preprocessing".to_string(), p.to_string());
+        }
+        if let Some(head) = &self.head {
+            metadata.insert("head".to_string(), head.to_json());
+        }
+        if let Some(size) = self.input_size {
+            metadata.insert("input_size".to_string(), size.to_string());
+        }
+        all_finite(&self.tensors, origin)?;
+        Ok((self.tensors, metadata))
+    }
+}
+
+/// The file name of `path`, for a `source` description.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// A whole ONNX model: VGG16, its head and its input size. Its preprocessing is not in the
 /// graph: `preprocessing` when given (else the file loads with a warning that it was guessed).
 pub fn from_onnx_model(path: &Path, preprocessing: Option<&str>) -> Result<Converted> {
-    let origin = path.display().to_string();
     let (model, producer) = read_onnx(path)?;
-    let mut metadata = HashMap::new();
-    let name = path
-        .file_name()
-        .map_or(origin.clone(), |n| n.to_string_lossy().into_owned());
-    metadata.insert(
-        "source".to_string(),
-        format!("{name} (ONNX, exported by {producer})"),
-    );
-    if let Some(p) = preprocessing {
-        metadata.insert("preprocessing".to_string(), p.to_string());
-    }
-    if let Some(head) = &model.head {
-        metadata.insert("head".to_string(), head.to_json());
-    }
-    if let Some(size) = model.input_size {
-        metadata.insert("input_size".to_string(), size.to_string());
-    }
-    check(&model.tensors, &metadata, &origin)?;
-    Ok((model.tensors, metadata))
+    let source = format!("{} (ONNX, exported by {producer})", file_name(path));
+    model.converted(source, preprocessing, &path.display().to_string())
 }
 
 /// A Keras model file (`.h5` or `.keras`): VGG16 with its head. Keras's VGG16 expects caffe
@@ -123,37 +143,22 @@ pub fn from_keras_model(
         _ => keras_h5::read_legacy_path(path),
     }
     .map_err(|m| Error::weights(&origin, m))?;
-    let assembled = keras_model::assemble(&model).map_err(|m| Error::weights(&origin, m))?;
-    let mut metadata = HashMap::new();
-    let name = path
-        .file_name()
-        .map_or(origin.clone(), |n| n.to_string_lossy().into_owned());
+    let parts = keras_model::assemble(&model).map_err(|m| Error::weights(&origin, m))?;
     let kind = if format == Format::KerasArchive {
         "Keras 3 archive"
     } else {
         "Keras HDF5"
     };
-    metadata.insert("source".to_string(), format!("{name} ({kind})"));
-    if let Some(p) = preprocessing {
-        metadata.insert("preprocessing".to_string(), p.to_string());
-    }
-    if let Some(head) = &assembled.head {
-        metadata.insert("head".to_string(), head.to_json());
-    }
-    if let Some(size) = assembled.input_size {
-        metadata.insert("input_size".to_string(), size.to_string());
-    }
-    check(&assembled.tensors, &metadata, &origin)?;
-    Ok((assembled.tensors, metadata))
+    parts.converted(
+        format!("{} ({kind})", file_name(path)),
+        preprocessing,
+        &origin,
+    )
 }
 
 /// Refuses NaN and infinite weights. (Names, shapes and the head are checked when the model
 /// is built from the tensors: [`to_model`].)
-fn check(
-    tensors: &[(String, Tensor)],
-    _metadata: &HashMap<String, String>,
-    origin: &str,
-) -> Result<()> {
+fn all_finite(tensors: &[(String, Tensor)], origin: &str) -> Result<()> {
     if let Some((name, _)) = tensors.iter().find(|(_, t)| !t.all_finite()) {
         return Err(Error::weights(
             origin,

@@ -16,12 +16,11 @@ pub mod proto;
 
 use prost::Message;
 
-use graph::GraphModel;
 use proto::ModelProto;
 
 /// Decodes an ONNX file and rebuilds the model from its graph. Errors are one line: what is
 /// wrong, naming the node where there is one.
-pub fn read(bytes: &[u8]) -> Result<(GraphModel, String), String> {
+pub fn read(bytes: &[u8]) -> Result<(crate::ModelParts, String), String> {
     let model = ModelProto::decode(bytes).map_err(|e| format!("not an ONNX model: {e}"))?;
     let graph = model
         .graph

@@ -19,16 +19,9 @@ use tensor::Tensor;
 use vgg16::names::{BODY_NAMES, CONV_NAMES};
 use vgg16::{Activation, FlattenOrder, Head, HeadLayer};
 
-use super::proto::{AttributeProto, GraphProto, NodeProto, TensorProto, DOUBLE, FLOAT};
+use crate::ModelParts;
 
-/// What the graph holds, in the project's terms.
-pub struct GraphModel {
-    /// `block1_conv1.weight`, ..., then the head's tensors.
-    pub tensors: Vec<(String, Tensor)>,
-    pub head: Option<Head>,
-    /// The input side, when the graph's input has a fixed size.
-    pub input_size: Option<usize>,
-}
+use super::proto::{AttributeProto, GraphProto, NodeProto, TensorProto, DOUBLE, FLOAT};
 
 /// One layer found on the data path.
 enum Step {
@@ -171,7 +164,7 @@ const SHAPE_OPS: [&str; 8] = [
 ];
 
 /// Reads VGG16 and its head from `graph`.
-pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
+pub fn read(graph: &GraphProto) -> Result<ModelParts, String> {
     let constants = Constants::new(graph);
     let data_inputs: Vec<_> = graph
         .input
@@ -385,7 +378,7 @@ pub fn read(graph: &GraphProto) -> Result<GraphModel, String> {
 }
 
 /// Checks the body's pattern (VGG16's 13 conv + ReLU and 5 pools) and names everything.
-fn assemble(steps: Vec<Step>, input_size: Option<usize>) -> Result<GraphModel, String> {
+fn assemble(steps: Vec<Step>, input_size: Option<usize>) -> Result<ModelParts, String> {
     let mut tensors = Vec::new();
     let mut steps = steps.into_iter().peekable();
     for name in BODY_NAMES {
@@ -475,7 +468,7 @@ fn assemble(steps: Vec<Step>, input_size: Option<usize>) -> Result<GraphModel, S
             }
         }
     }
-    Ok(GraphModel {
+    Ok(ModelParts {
         tensors,
         head: (!head.is_empty()).then_some(Head { layers: head }),
         input_size,
