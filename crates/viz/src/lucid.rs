@@ -58,19 +58,15 @@ pub fn tiles_of(rgb: &Tensor) -> Vec<RgbImage> {
         .collect()
 }
 
-/// 8-bit images as RGB `[B, 3, S, S]` in [0, 1].
+/// 8-bit images (all the same size) as RGB `[B, 3, H, W]` in [0, 1]: each one the model input
+/// it would be with the `scale` preprocessing (RGB / 255).
 pub fn rgb_of(tiles: &[RgbImage]) -> Tensor {
     let (w, h) = tiles[0].dimensions();
-    let (w, h) = (w as usize, h as usize);
-    let mut data = vec![0.0; tiles.len() * 3 * h * w];
-    for (i, tile) in tiles.iter().enumerate() {
-        for (x, y, px) in tile.enumerate_pixels() {
-            for c in 0..3 {
-                data[((i * 3 + c) * h + y as usize) * w + x as usize] = px[c] as f32 / 255.0;
-            }
-        }
-    }
-    Tensor::new(&[tiles.len(), 3, h, w], data)
+    let data: Vec<f32> = tiles
+        .iter()
+        .flat_map(|t| vgg16::preprocess::to_input(t, vgg16::Preprocessing::Scale).into_vec())
+        .collect();
+    Tensor::new(&[tiles.len(), 3, h as usize, w as usize], data)
 }
 
 /// The quality numbers of pictures `rgb` of `filters` of `layer` (selectivity only for two or

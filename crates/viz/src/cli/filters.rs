@@ -85,15 +85,15 @@ pub struct FiltersArgs {
     /// model's input space.
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// lucid: Adam's learning rate.
-    #[arg(long, default_value_t = 0.05)]
-    pub lr: f32,
+    /// lucid: Adam's learning rate (default 0.05).
+    #[arg(long)]
+    pub lr: Option<f32>,
     /// lucid: what the optimiser changes.
     #[arg(long, value_enum, default_value_t = ParamChoice::Fft)]
     pub param: ParamChoice,
-    /// lucid: power of the frequency in the Fourier scaling 1 / f^decay.
-    #[arg(long, default_value_t = 1.0)]
-    pub decay: f32,
+    /// lucid: power of the frequency in the Fourier scaling 1 / f^decay (default 1).
+    #[arg(long)]
+    pub decay: Option<f32>,
     /// lucid: what each picture maximises.
     #[arg(long, value_enum, default_value_t = ObjectiveChoice::Channel)]
     pub objective: ObjectiveChoice,
@@ -263,9 +263,9 @@ fn check_recipe_options(a: &FiltersArgs) -> Result<()> {
         ("--init", a.init.is_some()),
     ];
     let lucid_only = [
-        ("--lr", a.lr != 0.05),
+        ("--lr", a.lr.is_some()),
         ("--param", a.param != ParamChoice::Fft),
-        ("--decay", a.decay != 1.0),
+        ("--decay", a.decay.is_some()),
         ("--objective", a.objective != ObjectiveChoice::Channel),
         ("--no-decorrelate", a.no_decorrelate),
         ("--no-transforms", a.no_transforms),
@@ -312,11 +312,14 @@ fn run_lucid(
     if let Some(steps) = a.steps {
         config.steps = steps as usize;
     }
-    config.lr = a.lr;
-    config.param = match a.param {
-        ParamChoice::Fft => featureviz::Parameterisation::Fourier { decay: a.decay },
-        ParamChoice::Pixel => featureviz::Parameterisation::Pixel,
-    };
+    config.lr = a.lr.unwrap_or(config.lr);
+    match (a.param, a.decay) {
+        (ParamChoice::Pixel, _) => config.param = featureviz::Parameterisation::Pixel,
+        (ParamChoice::Fft, Some(decay)) => {
+            config.param = featureviz::Parameterisation::Fourier { decay }
+        }
+        (ParamChoice::Fft, None) => {} // lucid's default: Fourier, decay 1
+    }
     config.target.objective = match a.objective {
         ObjectiveChoice::Channel => featureviz::Objective::Channel,
         ObjectiveChoice::Neuron => featureviz::Objective::Neuron,
@@ -348,7 +351,10 @@ fn run_lucid(
         rgb: r.rgb.clone(),
         dump: vec![("objectives", objectives)],
         json: json!({
-            "lr": config.lr, "param": format!("{:?}", a.param).to_lowercase(), "decay": a.decay,
+            "lr": config.lr, "param": format!("{:?}", a.param).to_lowercase(), "decay": match config.param {
+                featureviz::Parameterisation::Fourier { decay } => Some(decay),
+                featureviz::Parameterisation::Pixel => None,
+            },
             "objective": config.target.objective.name(), "decorrelate": config.decorrelate,
             "transforms": !config.transforms.is_empty(), "final_objectives": finals,
             "copies": copies, "diversity": a.diversity,
