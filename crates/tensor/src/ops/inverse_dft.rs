@@ -114,6 +114,21 @@ fn part_of(plane: &[f32], wf: usize, part: usize) -> MatRef<'_> {
     }
 }
 
+/// A row-major matrix with `n` columns.
+fn rows(m: &[f32], n: usize) -> MatRef<'_> {
+    MatRef::row_major(m, n)
+}
+
+/// The transpose of a row-major matrix with `n` columns.
+fn cols(m: &[f32], n: usize) -> MatRef<'_> {
+    MatRef::transposed(m, n)
+}
+
+/// `c = a b + beta c` for an `m x k` times `k x n` product into a dense row-major `c`.
+fn product(m: usize, k: usize, n: usize, a: MatRef, b: MatRef, beta: f32, c: &mut [f32]) {
+    gemm(m, k, n, a, b, beta, c, 0, n, 1);
+}
+
 /// `[N, C, H, Wf, 2]` -> `[N, C, H, W]`.
 pub fn forward(x: &Tensor, t: &DftTables) -> Tensor {
     let (h, w, wf) = (t.h, t.w, t.wf);
@@ -131,79 +146,13 @@ pub fn forward(x: &Tensor, t: &DftTables) -> Tensor {
             let (xr, xi) = (part_of(plane, wf, 0), part_of(plane, wf, 1));
             let (mut ar, mut ai) = (vec![0.0; h * w], vec![0.0; h * w]);
             // Along the columns: (Ar + i Ai) = (Xr + i Xi)(Cw + i Sw).
-            gemm(
-                h,
-                wf,
-                w,
-                xr,
-                MatRef::row_major(&t.cos_w, w),
-                0.0,
-                &mut ar,
-                0,
-                w,
-                1,
-            );
-            gemm(
-                h,
-                wf,
-                w,
-                xi,
-                MatRef::row_major(&t.neg_sin_w, w),
-                1.0,
-                &mut ar,
-                0,
-                w,
-                1,
-            );
-            gemm(
-                h,
-                wf,
-                w,
-                xr,
-                MatRef::row_major(&t.sin_w, w),
-                0.0,
-                &mut ai,
-                0,
-                w,
-                1,
-            );
-            gemm(
-                h,
-                wf,
-                w,
-                xi,
-                MatRef::row_major(&t.cos_w, w),
-                1.0,
-                &mut ai,
-                0,
-                w,
-                1,
-            );
+            product(h, wf, w, xr, rows(&t.cos_w, w), 0.0, &mut ar);
+            product(h, wf, w, xi, rows(&t.neg_sin_w, w), 1.0, &mut ar);
+            product(h, wf, w, xr, rows(&t.sin_w, w), 0.0, &mut ai);
+            product(h, wf, w, xi, rows(&t.cos_w, w), 1.0, &mut ai);
             // Along the rows, keeping the real part: y = Ch Ar - Sh Ai.
-            gemm(
-                h,
-                h,
-                w,
-                MatRef::row_major(&t.cos_h, h),
-                MatRef::row_major(&ar, w),
-                0.0,
-                out,
-                0,
-                w,
-                1,
-            );
-            gemm(
-                h,
-                h,
-                w,
-                MatRef::row_major(&t.neg_sin_h, h),
-                MatRef::row_major(&ai, w),
-                1.0,
-                out,
-                0,
-                w,
-                1,
-            );
+            product(h, h, w, rows(&t.cos_h, h), rows(&ar, w), 0.0, out);
+            product(h, h, w, rows(&t.neg_sin_h, h), rows(&ai, w), 1.0, out);
         });
     Tensor::new(&[shape[0], shape[1], h, w], y)
 }
@@ -217,82 +166,18 @@ pub fn backward(x_shape: &[usize], t: &DftTables, dy: &Tensor) -> Tensor {
         .for_each(|(plane, dy)| {
             let (mut dar, mut dai) = (vec![0.0; h * w], vec![0.0; h * w]);
             // dAr = Ch^T dy, dAi = -Sh^T dy.
-            gemm(
-                h,
-                h,
-                w,
-                MatRef::transposed(&t.cos_h, h),
-                MatRef::row_major(dy, w),
-                0.0,
-                &mut dar,
-                0,
-                w,
-                1,
-            );
-            gemm(
-                h,
-                h,
-                w,
-                MatRef::transposed(&t.neg_sin_h, h),
-                MatRef::row_major(dy, w),
-                0.0,
-                &mut dai,
-                0,
-                w,
-                1,
-            );
+            product(h, h, w, cols(&t.cos_h, h), rows(dy, w), 0.0, &mut dar);
+            product(h, h, w, cols(&t.neg_sin_h, h), rows(dy, w), 0.0, &mut dai);
             // dXr = dAr Cw^T + dAi Sw^T and dXi = -dAr Sw^T + dAi Cw^T, written straight into
-            // the interleaved plane (real parts at even positions, imaginary at odd).
-            let (dar, dai) = (MatRef::row_major(&dar, w), MatRef::row_major(&dai, w));
-            let (row, col) = (2 * wf, 2);
-            gemm(
-                h,
-                w,
-                wf,
-                dar,
-                MatRef::transposed(&t.cos_w, w),
-                0.0,
-                plane,
-                0,
-                row,
-                col,
-            );
-            gemm(
-                h,
-                w,
-                wf,
-                dai,
-                MatRef::transposed(&t.sin_w, w),
-                1.0,
-                plane,
-                0,
-                row,
-                col,
-            );
-            gemm(
-                h,
-                w,
-                wf,
-                dar,
-                MatRef::transposed(&t.neg_sin_w, w),
-                0.0,
-                plane,
-                1,
-                row,
-                col,
-            );
-            gemm(
-                h,
-                w,
-                wf,
-                dai,
-                MatRef::transposed(&t.cos_w, w),
-                1.0,
-                plane,
-                1,
-                row,
-                col,
-            );
+            // the interleaved plane (`part` 0: real parts at even positions, 1: imaginary at odd).
+            let (dar, dai) = (rows(&dar, w), rows(&dai, w));
+            let mut into = |a: MatRef, table: &[f32], beta: f32, part: usize| {
+                gemm(h, w, wf, a, cols(table, w), beta, plane, part, 2 * wf, 2);
+            };
+            into(dar, &t.cos_w, 0.0, 0);
+            into(dai, &t.sin_w, 1.0, 0);
+            into(dar, &t.neg_sin_w, 0.0, 1);
+            into(dai, &t.cos_w, 1.0, 1);
         });
     Tensor::new(x_shape, dx)
 }
